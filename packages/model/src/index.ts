@@ -1,0 +1,28 @@
+/**
+ * The AI factory model: the description format (YAML + JSON Schema), validation, the built-in
+ * device catalog, and the graph of everything in the factory. Pure: imports nothing of ours.
+ */
+export {
+  type BuildResult,
+  buildFactory,
+  DEFAULT_DERATING,
+  type FactorySummary,
+  mergeCatalog,
+  overheadWatts,
+} from "./build.ts";
+export {
+  builtinCatalog,
+  type Catalog,
+  type GpuSpec,
+  type NodeSpec,
+  type RackSpec,
+  type Rating,
+  ratingWatts,
+  type SwitchSpec,
+} from "./catalog.ts";
+export { diffGraphs, type EntityChange, type GraphDiff } from "./diff.ts";
+export type { DocPath, FactoryDoc } from "./document.ts";
+export { type Entity, type EntityKind, FactoryGraph, type Link } from "./graph.ts";
+export { factorySchema, type LoadResult, loadFactory, loadFactoryFile } from "./load.ts";
+export { expandPattern, PatternError, substitute } from "./pattern.ts";
+export { formatPath, formatProblem, type Problem, type Severity } from "./problems.ts";
