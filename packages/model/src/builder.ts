@@ -1,6 +1,9 @@
 /** Growable storage for a graph under construction; `finish` freezes it into a FactoryGraph. */
 import { adjacency, type Entity, type EntityKind, FactoryGraph, type Link, neighbors } from "./graph.ts";
 
+/** Kinds whose ids are derived from their node's: `gpu:NODE/ORDINAL`. */
+export const NODE_PARTS: ReadonlySet<EntityKind> = new Set(["gpu", "nic", "dpu"]);
+
 type MutableEntity = { -readonly [K in keyof Entity]: Entity[K] };
 
 /** Fields a caller sets when adding an entity; the rest default to null. */
@@ -9,7 +12,9 @@ export type EntityInit = Pick<Entity, "kind" | "name" | "parent"> &
 
 export class GraphBuilder {
   readonly entities: MutableEntity[] = [];
+  /** Ids of everything but node parts (GPU, NIC, DPU), which are found through their node. */
   private readonly ids = new Map<string, number>();
+  private readonly byKind = new Map<EntityKind, number[]>();
   private readonly feedFrom: number[] = [];
   private readonly feedTo: number[] = [];
   readonly links: Link[] = [];
@@ -17,10 +22,14 @@ export class GraphBuilder {
   private readonly memberDomain: number[] = [];
   private readonly affinityPairs: number[] = [];
 
-  /** Adds an entity with id `kind:name`; returns its index, or -1 when the id is taken. */
+  /**
+   * Adds an entity with id `kind:name`; returns its index, or -1 when the id is taken. Node parts
+   * are not checked: a part's id is unique when its node's is.
+   */
   add(init: EntityInit): number {
     const id = `${init.kind}:${init.name}`;
-    if (this.ids.has(id)) return -1;
+    const part = NODE_PARTS.has(init.kind);
+    if (!part && this.ids.has(id)) return -1;
     const index = this.entities.length;
     // Every entity gets the same fields in the same order, so V8 keeps one shape for all.
     this.entities.push({
@@ -38,7 +47,13 @@ export class GraphBuilder {
       tier: init.tier ?? null,
       ordinal: init.ordinal ?? null,
     });
-    this.ids.set(id, index);
+    if (!part) this.ids.set(id, index);
+    let list = this.byKind.get(init.kind);
+    if (!list) {
+      list = [];
+      this.byKind.set(init.kind, list);
+    }
+    list.push(index);
     return index;
   }
 
@@ -108,7 +123,7 @@ export class GraphBuilder {
       orgsServed: new Map<number, string[]>(),
     };
     rel.orgsServed = orgsServed(this.entities, rel.feedsUp, linksUp, this.links);
-    return new FactoryGraph(this.entities, rel);
+    return new FactoryGraph(this.entities, rel, this.ids, this.byKind);
   }
 }
 
@@ -131,20 +146,21 @@ function orgsServed(
     const p = entities[i]!.parent;
     if (p >= 0) push(p);
   };
+  let org = "";
+  const visitShared = (j: number): void => {
+    if (entities[j]!.org !== null) return;
+    let set = served.get(j);
+    if (!set) {
+      set = new Set();
+      served.set(j, set);
+    }
+    if (set.has(org)) return;
+    set.add(org);
+    stack.push(j);
+  };
   for (const e of entities) {
-    const org = e.org;
-    if (org === null) continue;
-    const visitShared = (j: number): void => {
-      if (entities[j]!.org !== null) return;
-      let set = served.get(j);
-      if (!set) {
-        set = new Set();
-        served.set(j, set);
-      }
-      if (set.has(org)) return;
-      set.add(org);
-      stack.push(j);
-    };
+    if (e.org === null) continue;
+    org = e.org;
     upward(e.index, visitShared);
     while (stack.length > 0) upward(stack.pop()!, visitShared);
   }

@@ -170,6 +170,14 @@ export const builtinCatalog: Catalog = {
       portGbps: 400,
       watts: 1720,
     },
+    // Quantum-X800 Q3400: 144 ports of 800 Gb/s XDR InfiniBand, for fabrics of 100k+ GPUs.
+    q3400: {
+      model: "NVIDIA Quantum-X800 Q3400",
+      technology: "infiniband",
+      ports: 144,
+      portGbps: 800,
+      watts: 6000,
+    },
     // Spectrum-4 SN5600: 64 ports of 800 GbE (Spectrum-X).
     sn5600: {
       model: "NVIDIA Spectrum-4 SN5600",

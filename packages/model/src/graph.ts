@@ -109,20 +109,16 @@ export class FactoryGraph {
   private readonly byId: Map<string, number>;
   private readonly byKind: Map<EntityKind, number[]>;
 
-  constructor(entities: Entity[], rel: GraphRelations) {
+  constructor(
+    entities: Entity[],
+    rel: GraphRelations,
+    byId: Map<string, number>,
+    byKind: Map<EntityKind, number[]>,
+  ) {
     this.entities = entities;
     this.rel = rel;
-    this.byId = new Map();
-    this.byKind = new Map();
-    for (const e of entities) {
-      this.byId.set(e.id, e.index);
-      let list = this.byKind.get(e.kind);
-      if (!list) {
-        list = [];
-        this.byKind.set(e.kind, list);
-      }
-      list.push(e.index);
-    }
+    this.byId = byId;
+    this.byKind = byKind;
   }
 
   get size(): number {
@@ -131,8 +127,26 @@ export class FactoryGraph {
 
   /** The entity with this id, or undefined. */
   get(id: string): Entity | undefined {
-    const i = this.byId.get(id);
+    const i = this.byId.get(id) ?? this.partIndex(id);
     return i === undefined ? undefined : this.entities[i];
+  }
+
+  /** GPUs, NICs and DPUs are found through their node: `gpu:NODE/ORDINAL`. */
+  private partIndex(id: string): number | undefined {
+    const colon = id.indexOf(":");
+    const slash = id.lastIndexOf("/");
+    if (colon < 0 || slash < colon) return undefined;
+    const kind = id.slice(0, colon);
+    if (kind !== "gpu" && kind !== "nic" && kind !== "dpu") return undefined;
+    const node = this.byId.get(`node:${id.slice(colon + 1, slash)}`);
+    const ordinalText = id.slice(slash + 1);
+    if (node === undefined || !/^\d+$/.test(ordinalText)) return undefined;
+    const ordinal = Number(ordinalText);
+    for (const c of neighbors(this.rel.children, node)) {
+      const e = this.entities[c]!;
+      if (e.kind === kind && e.ordinal === ordinal) return c;
+    }
+    return undefined;
   }
 
   at(index: number): Entity {

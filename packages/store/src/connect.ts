@@ -40,6 +40,9 @@ function openSqlite(dataDir: string): Connection {
 
 function openPostgres(url: string): Connection {
   const pool = new pg.Pool({ connectionString: url });
+  // An idle pooled connection that drops (server restart) would otherwise crash the process
+  // as an unhandled 'error' event; the pool discards it and the next query reconnects.
+  pool.on("error", () => {});
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: "postgres" };
 }
 

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { insertAudit } from "./audit.ts";
+import { StoreError } from "./errors.ts";
 import { upsertOrgs } from "./orgs.ts";
 import { encodeJson, encodeTime, toRevision, toRevisionSummary } from "./rows.ts";
 import type { Db, Dialect } from "./schema.ts";
@@ -13,7 +14,8 @@ export async function appendRevision(
   dialect: Dialect,
   input: AppendRevisionInput,
 ): Promise<RevisionRecord> {
-  if (typeof input.source !== "string") throw new TypeError("source must be a string");
+  if (typeof input.source !== "string") throw new StoreError("invalid", "source must be a string");
+  if (!Array.isArray(input.orgs)) throw new StoreError("invalid", "orgs must be an array of org names");
   const sourceName = requireText(input.sourceName, "sourceName");
   const sha256 = requireText(input.sha256, "sha256");
   return transact(db, dialect, async (trx) => {
