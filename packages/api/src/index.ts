@@ -1,0 +1,5 @@
+/** The HTTP API of Flightdeck. */
+export { ADMIN_TOKEN_FILE, ensureAdminToken } from "./bootstrap.ts";
+export { ApiError } from "./problems.ts";
+export { createServer, DEFAULT_BODY_LIMIT_BYTES, type ServerOptions } from "./server.ts";
+export { type ApplyOutcome, type CurrentFactory, FactoryState } from "./state.ts";
