@@ -13,7 +13,6 @@ import {
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { principalOf } from "../auth.ts";
-import { ApiError } from "../problems.ts";
 import {
   AuditSchema,
   authErrors,
