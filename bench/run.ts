@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: every benchmark, printed as a table (or `--json`: one object a line with
+ * bench, metric, value, unit, target). `--only model|api` runs one group.
+ */
+import { benchApi } from "./api.ts";
+import { report, type Row } from "./lib.ts";
+import { benchModelLoad, benchModelQueries } from "./model.ts";
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+
+const rows: Row[] = [];
+if (!only || only === "model") {
+  rows.push(...benchModelLoad());
+  rows.push(...benchModelQueries());
+}
+if (!only || only === "api") rows.push(...(await benchApi()));
+report(rows, json);
