@@ -29,6 +29,7 @@ const TITLES: Record<string, string> = {
   "payload-too-large": "Request body too large",
   "unsupported-media-type": "Unsupported media type",
   "invalid-factory": "The factory description has errors",
+  "not-ready": "Not ready",
   internal: "Internal error",
 };
 

@@ -66,17 +66,18 @@ export class FactoryState {
   apply(source: string, sourceName: string, actor: string): Promise<ApplyOutcome> {
     const run = async (): Promise<ApplyOutcome> => {
       const sha256 = createHash("sha256").update(source).digest("hex");
-      const checked = this.check(source);
-      if (!checked.ok || !checked.build || !checked.diff) return { ok: false, problems: checked.problems };
       if (this.current?.sha256 === sha256) {
+        // The stored text validated when it was applied; there is no need to build it again.
         return {
           ok: true,
           unchanged: true,
           revision: undefined,
-          diff: checked.diff,
-          problems: checked.problems,
+          diff: diffGraphs(undefined, undefined),
+          problems: [],
         };
       }
+      const checked = this.check(source);
+      if (!checked.ok || !checked.build || !checked.diff) return { ok: false, problems: checked.problems };
       const build = checked.build;
       const record = await this.store.appendRevision({
         source,
