@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${hall}-style names are the format's own syntax
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
@@ -96,7 +97,10 @@ describe("fixtures", () => {
       const got = f.kind === "bad" ? errorsOf(r) : warningsOf(r);
       for (const e of f.expect) {
         const hit = got.some((p) => p.line === e.line && p.col === e.col && p.message.includes(e.text));
-        assert.ok(hit, `${f.file}: no ${wanted} at ${e.line}:${e.col} containing ${JSON.stringify(e.text)}; got:\n${show(r)}`);
+        assert.ok(
+          hit,
+          `${f.file}: no ${wanted} at ${e.line}:${e.col} containing ${JSON.stringify(e.text)}; got:\n${show(r)}`,
+        );
       }
       // Nothing unexpected: as many problems of the kind as the header lists.
       assert.equal(got.length, f.expect.length, `${f.file}: unexpected ${wanted}s:\n${show(r)}`);
@@ -111,8 +115,14 @@ describe("fixtures", () => {
         if (f.kind === "good") assert.deepEqual(r.problems, [], show(r));
       }
       for (const p of r.problems) {
-        assert.ok(p.line !== undefined && p.line >= 1, `every problem has a line: ${formatProblem(f.file, p)}`);
-        assert.ok(p.col !== undefined && p.col >= 1, `every problem has a column: ${formatProblem(f.file, p)}`);
+        assert.ok(
+          p.line !== undefined && p.line >= 1,
+          `every problem has a line: ${formatProblem(f.file, p)}`,
+        );
+        assert.ok(
+          p.col !== undefined && p.col >= 1,
+          `every problem has a column: ${formatProblem(f.file, p)}`,
+        );
       }
       const order = r.problems.map((p) => (p.line ?? 0) * 10_000 + (p.col ?? 0));
       assert.deepEqual(
@@ -251,7 +261,9 @@ describe("loading bad input", () => {
 
   it("stops at schema errors: a semantic problem elsewhere is not reported with them", () => {
     const lab = readFileSync(`${examplesDir}lab.yaml`, "utf8");
-    const r = loadFactory(lab.replace("type: dgx-h100-4", "type: nope").replace("kind: floorPdu", "kind: pdu"));
+    const r = loadFactory(
+      lab.replace("type: dgx-h100-4", "type: nope").replace("kind: floorPdu", "kind: pdu"),
+    );
     assert.equal(r.ok, false);
     assert.equal(r.problems.length, 1, show(r));
     assert.match(r.problems[0]!.message, /^power\[0\]\.children\[0\]\.children\[0\]\.kind must be one of/);

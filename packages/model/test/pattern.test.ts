@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${hall}-style names are the format's own syntax
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { expandPattern, PatternError, substitute } from "../src/index.ts";
@@ -35,16 +36,7 @@ describe("expandPattern", () => {
     },
     {
       pattern: "h{1..2}-{a,b}-r{01..02}",
-      names: [
-        "h1-a-r01",
-        "h1-a-r02",
-        "h1-b-r01",
-        "h1-b-r02",
-        "h2-a-r01",
-        "h2-a-r02",
-        "h2-b-r01",
-        "h2-b-r02",
-      ],
+      names: ["h1-a-r01", "h1-a-r02", "h1-b-r01", "h1-b-r02", "h2-a-r01", "h2-a-r02", "h2-b-r01", "h2-b-r02"],
       why: "three braces mixing ranges and lists",
     },
   ];
@@ -76,7 +68,11 @@ describe("expandPattern", () => {
     { pattern: "h{1..2}-r{1..3", message: /unmatched "\{"/, why: "the second brace unclosed" },
     { pattern: "r{}", message: /"\{\}" in "r\{\}" is neither a range/, why: "an empty body" },
     { pattern: "r{a}", message: /"\{a\}" in "r\{a\}" is neither a range/, why: "a single word" },
-    { pattern: "r{1-4}", message: /neither a range like \{1\.\.8\} nor a list like \{a,b\}/, why: "a dash range" },
+    {
+      pattern: "r{1-4}",
+      message: /neither a range like \{1\.\.8\} nor a list like \{a,b\}/,
+      why: "a dash range",
+    },
     { pattern: "r{1...4}", message: /neither a range/, why: "three dots" },
     { pattern: "r{1..}", message: /neither a range/, why: "a range without its end" },
     { pattern: "r{a..c}", message: /neither a range/, why: "letter ranges are not supported" },
