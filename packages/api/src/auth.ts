@@ -20,7 +20,8 @@ export function principalOf(request: FastifyRequest): Principal {
 export function installAuth(app: FastifyInstance, store: Store): void {
   app.decorateRequest("principal", undefined);
   app.addHook("onRequest", async (request) => {
-    if (!request.url.startsWith("/v1/")) return;
+    // Decided by the route that matched, not the raw URL, so no spelling of a path skips it.
+    if (!request.routeOptions.url?.startsWith("/v1/")) return;
     const header = request.headers.authorization;
     if (!header)
       throw new ApiError(

@@ -2,6 +2,7 @@
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Store } from "@flightdeck/store";
+import { Ajv } from "ajv";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { Type } from "typebox";
 import { installAuth } from "./auth.ts";
@@ -29,11 +30,28 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-    // Unknown fields are errors, never silently dropped; only query strings are coerced.
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true },
-    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Unknown fields are errors, never silently dropped. Query strings and path parameters arrive as
+  // text and are coerced to their types; a JSON body must already have the right types.
+  const validators = {
+    body: new Ajv({
+      removeAdditional: false,
+      coerceTypes: false,
+      useDefaults: true,
+      allErrors: true,
+      strict: false,
+    }),
+    text: new Ajv({
+      removeAdditional: false,
+      coerceTypes: "array",
+      useDefaults: true,
+      allErrors: true,
+      strict: false,
+    }),
+  };
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === "body" ? validators.body : validators.text).compile(schema as object),
+  );
 
   await app.register(swagger, {
     openapi: {

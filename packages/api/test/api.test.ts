@@ -1063,9 +1063,7 @@ for (const target of databases) {
         assertProblem(json, 400, "invalid-request");
       });
 
-      it("does not turn a number or a list into a string in a body", {
-        todo: "ajv coerceTypes 'array' applies to bodies too: {source: 123} is taken as '123'",
-      }, async () => {
+      it("does not turn a number or a list into a string in a body", async () => {
         for (const source of [123, ["a: b"], true]) {
           const res = await as("admin", "POST", "/v1/factory/validate", { source });
           assertProblem(res, 400, "invalid-request");

@@ -85,8 +85,11 @@ export function scopeTopology(graph: FactoryGraph, principal: Principal): Scoped
       }
       // Start from the narrowest scope (the first), then check the others by membership.
       let candidates: Entity[];
+      // A scope of the listed kind itself (racks?rack=r01) yields that one entity.
+      const within = (scope: Entity): Entity[] =>
+        scope.kind === kind ? [scope] : graph.descendants(scope.index, kind);
       if (scopes.length > 0) {
-        candidates = graph.descendants(scopes[0]!.index, kind);
+        candidates = within(scopes[0]!);
         if (scopes.length > 1) {
           const sets = scopes
             .slice(1)
