@@ -1,0 +1,61 @@
+/**
+ * The digital twin: brings a factory description to life in a separate process and speaks only
+ * the protocols real equipment speaks (dcgm-exporter pages today). Imports only @flightdeck/model;
+ * the control plane never imports this package.
+ *
+ * @example Run it as a service:
+ *   const sim = await startSim({ factoryFile: "examples/factories/lab.yaml", port: 0, targetsFile: "targets.json" });
+ *   await fetch(`${sim.url}/nodes/r01-dgx1/metrics`);
+ *   await sim.stop();
+ *
+ * @example Drive it by hand (benchmarks):
+ *   const state = createState(graph, catalog, { seed: 1 });
+ *   tick(state, 1);
+ *   const bytes = renderAllNodePages(state, createDcgmExporter(state));
+ */
+import type { DcgmExporter } from "./exporters/dcgm.ts";
+import type { FactoryState } from "./state.ts";
+
+export {
+  A40_CURVE,
+  CAP_DRAW_RATIO,
+  type CurveParams,
+  relativeThroughput,
+  THROUGHPUT_CURVE,
+  V100_CURVE,
+} from "./calibration.ts";
+export {
+  type CurveFit,
+  calibrate,
+  calibrateZeusFile,
+  parseZeusCsv,
+  type SweepPoint,
+} from "./calibration-fit.ts";
+export { DRIVER_VERSION, gpuUuid, pciBusId } from "./devices.ts";
+export { createDcgmExporter, type DcgmExporter, type DcgmExporterOptions } from "./exporters/dcgm.ts";
+export { DCGM_FIELDS, type DcgmField, type DcgmFieldSet, dcgmFields } from "./exporters/dcgm-fields.ts";
+export { MAX_Q_POWER_FRACTION, THERMAL_TIME_CONSTANT_S, tick } from "./physics.ts";
+export { PSU_EFFICIENCY } from "./power-tree.ts";
+export { type RunningSim, SimLoadError, type SimOptions, startSim, TICK_SECONDS } from "./run.ts";
+export { createSimServer, PROMETHEUS_TEXT, type SimServerSources } from "./server.ts";
+export {
+  createState,
+  type FactoryState,
+  type GpuState,
+  PROFILE_MAX_P,
+  PROFILE_MAX_Q,
+  type StateOptions,
+  setGpuCapWatts,
+  setGpuProfile,
+} from "./state.ts";
+export { type FileSdGroup, fileSdGroups, writeFileSd } from "./targets.ts";
+export type { SimTopology } from "./topology.ts";
+export { type Truth, type TruthFault, truthOf } from "./truth.ts";
+export { WORK_COMPUTE, WORK_DECODE, WORK_IDLE, type WorkloadOptions } from "./workload.ts";
+
+/** Renders every GPU node's dcgm page once (as a scrape of the whole factory would); returns the bytes. */
+export function renderAllNodePages(state: FactoryState, exporter: DcgmExporter): number {
+  let bytes = 0;
+  for (let n = 0; n < state.topo.nodeCount; n++) bytes += exporter.render(n).length;
+  return bytes;
+}

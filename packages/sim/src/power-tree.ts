@@ -1,0 +1,44 @@
+/**
+ * The power tree's totals: what every power device (rack PDU, power shelf, busway, floor PDU,
+ * switchboard, feed) carries, from the nodes' draw.
+ */
+import type { FactoryState } from "./state.ts";
+
+/**
+ * AC-to-DC efficiency of node power supplies. An assumption, inside the band that 80 PLUS
+ * Platinum and Titanium server supplies are certified for (roughly 90–96% from 20% to full load).
+ */
+export const PSU_EFFICIENCY = 0.94;
+
+/** Share of a node's CPU/memory/NIC/fan overhead drawn when its GPUs idle (assumption). */
+export const NODE_OVERHEAD_IDLE_SHARE = 0.5;
+
+/** Node overhead (CPU, memory, NICs, fans) at a load between 0 and 1. */
+export function nodeOverhead(fullLoadWatts: number, load: number): number {
+  return fullLoadWatts * (NODE_OVERHEAD_IDLE_SHARE + (1 - NODE_OVERHEAD_IDLE_SHARE) * load);
+}
+
+/**
+ * Power devices: each node's input power (draw ÷ PSU efficiency) splits evenly over the devices
+ * feeding it (its power supplies share the load); each device's total splits evenly over the
+ * devices feeding it, deepest first, so every feed carries the sum of what it feeds.
+ */
+export function rollUpPower(state: FactoryState): void {
+  const { topo, powerWatts, nodePowerWatts } = state;
+  powerWatts.fill(0);
+  for (let n = 0; n < topo.nodeCount; n++) {
+    const a = topo.nodeFeedStart[n]!;
+    const b = topo.nodeFeedStart[n + 1]!;
+    if (b === a) continue;
+    const share = nodePowerWatts[n]! / PSU_EFFICIENCY / (b - a);
+    for (let k = a; k < b; k++) powerWatts[topo.nodeFeedItems[k]!]! += share;
+  }
+  for (let i = 0; i < topo.powerOrder.length; i++) {
+    const d = topo.powerOrder[i]!;
+    const a = topo.powerUpStart[d]!;
+    const b = topo.powerUpStart[d + 1]!;
+    if (b === a) continue;
+    const share = powerWatts[d]! / (b - a);
+    for (let k = a; k < b; k++) powerWatts[topo.powerUpItems[k]!]! += share;
+  }
+}

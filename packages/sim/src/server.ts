@@ -1,0 +1,69 @@
+/**
+ * One HTTP listener for the whole twin, a path per scrape target, so that a 100k-node factory
+ * needs one port rather than 100k:
+ *
+ *   GET /nodes/NAME/metrics   dcgm-exporter page of node NAME (404 when there is no such GPU node)
+ *   GET /sim/truth            ground truth as JSON (truth.ts)
+ *   GET /healthz              `ok`
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { DcgmExporter } from "./exporters/dcgm.ts";
+import type { FactoryState } from "./state.ts";
+import { truthOf } from "./truth.ts";
+
+/** Content type of the Prometheus text format 0.0.4, as promhttp (and dcgm-exporter) sends it. */
+export const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+const NODE_METRICS = /^\/nodes\/([^/]+)\/metrics$/;
+
+/** What the server reads from; it reads the state at request time and never writes it. */
+export interface SimServerSources {
+  state: FactoryState;
+  dcgm: DcgmExporter;
+}
+
+/** An HTTP server (not yet listening) that serves the twin's endpoints. */
+export function createSimServer(sources: SimServerSources): Server {
+  return createServer((req, res) => {
+    try {
+      route(sources, req, res);
+    } catch (err) {
+      send(res, 500, "text/plain; charset=utf-8", `internal error: ${(err as Error).message}\n`);
+    }
+  });
+}
+
+function route({ state, dcgm }: SimServerSources, req: IncomingMessage, res: ServerResponse): void {
+  const text = "text/plain; charset=utf-8";
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("Allow", "GET, HEAD");
+    send(res, 405, text, `method ${req.method} not allowed\n`);
+    return;
+  }
+  const path = (req.url ?? "/").split("?")[0]!;
+  const m = NODE_METRICS.exec(path);
+  if (path === "/healthz") send(res, 200, text, "ok\n");
+  else if (path === "/sim/truth") send(res, 200, "application/json", JSON.stringify(truthOf(state)));
+  else if (m) {
+    const name = decode(m[1]!);
+    const node = name === undefined ? undefined : state.topo.nodeSlotByName.get(name);
+    if (node === undefined || state.topo.nodeGpuStart[node + 1] === state.topo.nodeGpuStart[node])
+      send(res, 404, text, `no GPU node named ${JSON.stringify(name ?? m[1])}\n`);
+    else send(res, 200, PROMETHEUS_TEXT, dcgm.render(node));
+  } else send(res, 404, text, `no such path: ${path}\n`);
+}
+
+function decode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.statusCode = status;
+  res.setHeader("Content-Type", type);
+  res.setHeader("Content-Length", typeof body === "string" ? Buffer.byteLength(body) : body.length);
+  res.end(res.req.method === "HEAD" ? undefined : body);
+}

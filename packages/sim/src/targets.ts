@@ -1,0 +1,44 @@
+/**
+ * Prometheus file-based service discovery for the twin: one target group per GPU node, all on
+ * the twin's single listener and told apart by `__metrics_path__`. Point a `file_sd_configs`
+ * entry at the file and Prometheus scrapes every node as if it ran its own dcgm-exporter.
+ */
+import { renameSync, writeFileSync } from "node:fs";
+import type { FactoryState } from "./state.ts";
+
+/** One group of a file_sd file (Prometheus `<file_sd_config>` JSON format). */
+export interface FileSdGroup {
+  targets: string[];
+  labels: Record<string, string>;
+}
+
+/** The groups for every node with GPUs, scraped at `address` (`host:port`). */
+export function fileSdGroups(state: FactoryState, address: string): FileSdGroup[] {
+  const { topo } = state;
+  const groups: FileSdGroup[] = [];
+  for (let n = 0; n < topo.nodeCount; n++) {
+    if (topo.nodeGpuStart[n + 1] === topo.nodeGpuStart[n]) continue;
+    const name = topo.nodeNames[n]!;
+    const rack = topo.nodeRack[n]!;
+    groups.push({
+      targets: [address],
+      labels: {
+        __metrics_path__: `/nodes/${encodeURIComponent(name)}/metrics`,
+        node: name,
+        rack: rack >= 0 ? topo.rackNames[rack]! : "",
+        job: "dcgm",
+      },
+    });
+  }
+  return groups;
+}
+
+/**
+ * Writes the groups to `file` atomically (a temporary file renamed over it), so that Prometheus,
+ * which watches the file, never reads half of it.
+ */
+export function writeFileSd(file: string, groups: FileSdGroup[]): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(groups, null, 1)}\n`);
+  renameSync(tmp, file);
+}

@@ -1,0 +1,66 @@
+/**
+ * The twin's ground truth, for tests and benchmarks to grade the control plane against: what
+ * every power device really carries and how much energy the GPUs really used. A real factory has
+ * no such endpoint; the control plane must never read it.
+ */
+import { PSU_EFFICIENCY } from "./power-tree.ts";
+import type { FactoryState } from "./state.ts";
+
+/** A fault the twin has injected (none yet: fault injection comes later). */
+export interface TruthFault {
+  kind: string;
+  target: string;
+  sinceSeconds: number;
+}
+
+/** The `/sim/truth` document. */
+export interface Truth {
+  /** Sim time since start and ticks taken. */
+  timeSeconds: number;
+  ticks: number;
+  seed: number;
+  gpuCount: number;
+  /** Σ GPU power now, and Σ node input power (after power supply losses). */
+  gpuPowerWatts: number;
+  nodeInputWatts: number;
+  /** Σ of every GPU's energy counter. */
+  gpuEnergyJoules: number;
+  /** Every power device by id (`power:NAME`) → watts it carries now. */
+  power: Record<string, number>;
+  /** Σ watts per device kind (feed, switchboard, floorPdu, rackPdu, busway, powerShelf, …). */
+  levels: Record<string, number>;
+  faults: TruthFault[];
+}
+
+/** Reads the truth out of the state at this instant. */
+export function truthOf(state: FactoryState): Truth {
+  const { topo, gpu } = state;
+  let gpuPowerWatts = 0;
+  let energyMj = 0;
+  for (let g = 0; g < topo.gpuCount; g++) {
+    gpuPowerWatts += gpu.powerWatts[g]!;
+    energyMj += gpu.energyMillijoules[g]!;
+  }
+  let nodeWatts = 0;
+  for (let n = 0; n < topo.nodeCount; n++) nodeWatts += state.nodePowerWatts[n]!;
+  const power: Record<string, number> = {};
+  const levels: Record<string, number> = {};
+  for (let d = 0; d < topo.powerCount; d++) {
+    const watts = state.powerWatts[d]!;
+    power[topo.powerIds[d]!] = watts;
+    const kind = topo.graph.at(topo.powerEntity[d]!).type ?? "power";
+    levels[kind] = (levels[kind] ?? 0) + watts;
+  }
+  return {
+    timeSeconds: state.timeSeconds,
+    ticks: state.ticks,
+    seed: state.seed,
+    gpuCount: topo.gpuCount,
+    gpuPowerWatts,
+    nodeInputWatts: nodeWatts / PSU_EFFICIENCY,
+    gpuEnergyJoules: energyMj / 1000,
+    power,
+    levels,
+    faults: [],
+  };
+}
