@@ -5,6 +5,7 @@ import { formatProblem, loadFactoryFile } from "@flightdeck/model";
 import { Command, InvalidArgumentError } from "commander";
 import { ApiProblem, type ClientOptions, call } from "./client.ts";
 import { serve } from "./serve.ts";
+import { runSim } from "./sim.ts";
 import { kw, table } from "./table.ts";
 
 const int = (value: string): number => {
@@ -53,6 +54,28 @@ export function program(): Command {
     .action(
       async (o: { port: number; host: string; factory?: string; database?: string; bodyLimit?: number }) => {
         await serve({ ...o, data: cli.opts().data as string });
+      },
+    );
+
+  cli
+    .command("sim")
+    .description("run the digital twin of a factory: exporters on PORT, one path per target")
+    .requiredOption("--factory <file>", "factory description")
+    .option("--port <n>", "port", int, 7071)
+    .option("--host <addr>", "address to listen on", "127.0.0.1")
+    .option("--targets-file <path>", "write the Prometheus file_sd targets here")
+    .option("--seed <n>", "seed of every random draw", int, 1)
+    .option("--speed <x>", "sim seconds per wall second", Number, 1)
+    .action(
+      async (o: {
+        factory: string;
+        port: number;
+        host: string;
+        targetsFile?: string;
+        seed: number;
+        speed: number;
+      }) => {
+        await runSim(o);
       },
     );
 
