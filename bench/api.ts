@@ -16,7 +16,16 @@ const RATE = 500;
 async function startServer(dataDir: string, port: number): Promise<() => Promise<void>> {
   const child = spawn(
     process.execPath,
-    [join(root, "packages/cli/bin/flightdeck.js"), "--data", dataDir, "serve", "--port", String(port), "--factory", GIGAWATT],
+    [
+      join(root, "packages/cli/bin/flightdeck.js"),
+      "--data",
+      dataDir,
+      "serve",
+      "--port",
+      String(port),
+      "--factory",
+      GIGAWATT,
+    ],
     { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -39,7 +48,12 @@ async function startServer(dataDir: string, port: number): Promise<() => Promise
   };
 }
 
-async function drive(url: string, token: string, paths: string[], seconds: number): Promise<autocannon.Result> {
+async function drive(
+  url: string,
+  token: string,
+  paths: string[],
+  seconds: number,
+): Promise<autocannon.Result> {
   const random = rng(7);
   return autocannon({
     url,
@@ -47,7 +61,12 @@ async function drive(url: string, token: string, paths: string[], seconds: numbe
     duration: seconds,
     overallRate: RATE,
     headers: { authorization: `Bearer ${token}` },
-    requests: [{ method: "GET", setupRequest: (req) => ({ ...req, path: paths[Math.floor(random() * paths.length)]! }) }],
+    requests: [
+      {
+        method: "GET",
+        setupRequest: (req) => ({ ...req, path: paths[Math.floor(random() * paths.length)]! }),
+      },
+    ],
   });
 }
 
@@ -81,12 +100,37 @@ export async function benchApi(seconds = 10): Promise<Row[]> {
     if (warm.non2xx > 0) throw new Error(`${warm.non2xx} topology requests failed`);
     const topo = await drive(url, token, paths, seconds);
     const health = await drive(url, token, ["/healthz"], seconds);
-    if (topo.non2xx > 0 || topo.errors > 0) throw new Error(`${topo.non2xx + topo.errors} topology requests failed`);
+    if (topo.non2xx > 0 || topo.errors > 0)
+      throw new Error(`${topo.non2xx + topo.errors} topology requests failed`);
     return [
-      { bench: "api.topology.1gw", metric: "p99 latency at 500 req/s", value: topo.latency.p99, unit: "ms", target: "<= 20" },
-      { bench: "api.topology.1gw", metric: "median latency", value: topo.latency.p50, unit: "ms", target: "" },
-      { bench: "api.topology.1gw", metric: "requests/s served", value: topo.requests.average, unit: "req/s", target: ">= 490" },
-      { bench: "api.topology.1gw", metric: "baseline: /healthz p99 at 500 req/s", value: health.latency.p99, unit: "ms", target: "" },
+      {
+        bench: "api.topology.1gw",
+        metric: "p99 latency at 500 req/s",
+        value: topo.latency.p99,
+        unit: "ms",
+        target: "<= 20",
+      },
+      {
+        bench: "api.topology.1gw",
+        metric: "median latency",
+        value: topo.latency.p50,
+        unit: "ms",
+        target: "",
+      },
+      {
+        bench: "api.topology.1gw",
+        metric: "requests/s served",
+        value: topo.requests.average,
+        unit: "req/s",
+        target: ">= 490",
+      },
+      {
+        bench: "api.topology.1gw",
+        metric: "baseline: /healthz p99 at 500 req/s",
+        value: health.latency.p99,
+        unit: "ms",
+        target: "",
+      },
     ];
   } finally {
     await stop();

@@ -23,11 +23,22 @@ export function report(rows: Row[], json: boolean): void {
   }
   const cells = rows.map((r) => {
     const ok = meets(r);
-    return [r.bench, r.metric, formatValue(r.value), r.unit, r.target, ok === undefined ? "" : ok ? "ok" : "MISS"];
+    return [
+      r.bench,
+      r.metric,
+      formatValue(r.value),
+      r.unit,
+      r.target,
+      ok === undefined ? "" : ok ? "ok" : "MISS",
+    ];
   });
   const headers = ["BENCH", "METRIC", "VALUE", "UNIT", "TARGET", ""];
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => (i === 2 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (i === 2 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   console.log(line(headers));
   console.log(line(widths.map((w) => "-".repeat(w))));
   for (const c of cells) console.log(line(c));

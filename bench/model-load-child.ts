@@ -3,8 +3,8 @@
  * memory of the process. `--parse-only` stops after YAML parsing and schema validation (baseline).
  */
 import { readFileSync } from "node:fs";
-import { parseDocument } from "yaml";
 import { loadFactory } from "@flightdeck/model";
+import { parseDocument } from "yaml";
 
 const [file, mode] = process.argv.slice(2);
 const text = readFileSync(file!, "utf8");

@@ -8,24 +8,51 @@ import { median, type Row, rng } from "./lib.ts";
 const root = join(import.meta.dirname, "..");
 export const GIGAWATT = join(root, "examples/factories/gigawatt.yaml");
 
-/** Runs the load in a child process pinned to one core, so time and memory are its own. */
-function loadInChild(mode?: string): { ms: number; maxRssMB: number } {
-  const args = ["--import", "tsx", join(import.meta.dirname, "model-load-child.ts"), GIGAWATT, ...(mode ? [mode] : [])];
+/** Runs a bench script in a child process pinned to one core, so its time and memory are its own. */
+export function runChild(script: string, args: string[]): string {
+  const argv = ["--import", "tsx", join(import.meta.dirname, script), ...args];
   const pinned = existsSync("/usr/bin/taskset");
-  const out = execFileSync(pinned ? "taskset" : process.execPath, pinned ? ["-c", "0", process.execPath, ...args] : args, {
-    cwd: root,
-    encoding: "utf8",
-  });
-  return JSON.parse(out.trim().split("\n").pop()!);
+  const out = execFileSync(
+    pinned ? "taskset" : process.execPath,
+    pinned ? ["-c", "0", process.execPath, ...argv] : argv,
+    {
+      cwd: root,
+      encoding: "utf8",
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  return out.trim().split("\n").pop()!;
+}
+
+function loadInChild(mode?: string): { ms: number; maxRssMB: number } {
+  return JSON.parse(runChild("model-load-child.ts", [GIGAWATT, ...(mode ? [mode] : [])]));
 }
 
 export function benchModelLoad(runs = 3): Row[] {
   const full = Array.from({ length: runs }, () => loadInChild());
   const parse = Array.from({ length: runs }, () => loadInChild("--parse-only"));
   return [
-    { bench: "model.load.1gw", metric: "load+validate median", value: median(full.map((r) => r.ms)), unit: "ms", target: "<= 3000" },
-    { bench: "model.load.1gw", metric: "peak memory", value: Math.max(...full.map((r) => r.maxRssMB)), unit: "MB", target: "<= 1536" },
-    { bench: "model.load.1gw", metric: "baseline: YAML parse only", value: median(parse.map((r) => r.ms)), unit: "ms", target: "" },
+    {
+      bench: "model.load.1gw",
+      metric: "load+validate median",
+      value: median(full.map((r) => r.ms)),
+      unit: "ms",
+      target: "<= 3000",
+    },
+    {
+      bench: "model.load.1gw",
+      metric: "peak memory",
+      value: Math.max(...full.map((r) => r.maxRssMB)),
+      unit: "MB",
+      target: "<= 1536",
+    },
+    {
+      bench: "model.load.1gw",
+      metric: "baseline: YAML parse only",
+      value: median(parse.map((r) => r.ms)),
+      unit: "ms",
+      target: "",
+    },
   ];
 }
 
@@ -68,11 +95,23 @@ export function benchModelQueries(): Row[] {
   // Warm up the code paths before timing.
   for (const i of sample.slice(0, 2000)) g.powerPaths(i);
   const rows = g.ofKind("row").map((r) => r.index);
-  const leaves = g.ofKind("switch").filter((s) => s.tier === "leaf").map((s) => s.index);
-  const feeds = g.ofKind("power").filter((p) => p.type === "feed").map((p) => p.index);
+  const leaves = g
+    .ofKind("switch")
+    .filter((s) => s.tier === "leaf")
+    .map((s) => s.index);
+  const feeds = g
+    .ofKind("power")
+    .filter((p) => p.type === "feed")
+    .map((p) => p.index);
   for (const r of rows.slice(0, 5)) g.descendants(r, "gpu");
   return [
-    { bench: "model.query.1gw", metric: "power path of a GPU, median", value: timeEach(sample, (i) => g.powerPaths(i)), unit: "µs", target: "<= 50" },
+    {
+      bench: "model.query.1gw",
+      metric: "power path of a GPU, median",
+      value: timeEach(sample, (i) => g.powerPaths(i)),
+      unit: "µs",
+      target: "<= 50",
+    },
     {
       bench: "model.query.1gw",
       metric: "baseline: power path by edge scan",
