@@ -4,20 +4,39 @@
  * in an SU goes to that SU's rail-k leaves; each leaf gives half its ports to nodes and half to
  * spines; with more than one pod, spines give half their ports to a core tier.
  */
-import type { GraphBuilder } from "./builder.ts";
+import { type GraphBuilder, IntList } from "./builder.ts";
 import type { SwitchSpec } from "./catalog.ts";
 import type { FabricDoc } from "./document.ts";
 
-/** The ports a node offers to fabrics. */
-export interface NodePorts {
-  nics: number[];
-  dpus: number[];
+/**
+ * The ports nodes offer to fabrics, one entry per node: a node's NICs are the contiguous indexes
+ * `nicStart … nicStart + nicCount - 1`, and likewise its DPUs.
+ */
+export class FabricNodes {
+  readonly nicStart = new IntList(1024);
+  readonly nicCount = new IntList(1024);
+  readonly dpuStart = new IntList(1024);
+  readonly dpuCount = new IntList(1024);
+
+  /** Adds a node; returns its number among the fabric nodes. */
+  add(nicStart: number, nics: number, dpuStart: number, dpus: number): number {
+    this.nicStart.push(nicStart);
+    this.nicCount.push(nics);
+    this.dpuStart.push(dpuStart);
+    this.dpuCount.push(dpus);
+    return this.nicStart.length - 1;
+  }
+
+  get length(): number {
+    return this.nicStart.length;
+  }
 }
 
-/** A rack as the fabric generator sees it. */
+/** A rack as the fabric generator sees it: its nodes are `first … first + count - 1` of the fabric nodes. */
 export interface FabricRack {
   name: string;
-  nodes: NodePorts[];
+  first: number;
+  count: number;
 }
 
 /** What was generated, for the summary. */
@@ -36,15 +55,26 @@ export function buildFabric(
   doc: FabricDoc,
   spec: SwitchSpec,
   racks: readonly FabricRack[],
+  nodes: FabricNodes,
   siteIndex: number,
 ): FabricStats {
   const endpoint = doc.endpoint ?? "nic";
   const down = Math.floor(spec.ports / 2);
   const up = spec.ports - down;
-  const portsOf = (n: NodePorts): number[] => (endpoint === "dpu" ? n.dpus : n.nics);
-  const nodesPerRack = Math.max(1, ...racks.map((r) => r.nodes.filter((n) => portsOf(n).length > 0).length));
+  const portStart = (endpoint === "dpu" ? nodes.dpuStart : nodes.nicStart).data;
+  const portCount = (endpoint === "dpu" ? nodes.dpuCount : nodes.nicCount).data;
+  let nodesPerRack = 1;
+  let rails = 0;
+  for (const r of racks) {
+    let withPorts = 0;
+    for (let k = r.first; k < r.first + r.count; k++) {
+      const ports = portCount[k]!;
+      if (ports > 0) withPorts++;
+      if (ports > rails) rails = ports;
+    }
+    if (withPorts > nodesPerRack) nodesPerRack = withPorts;
+  }
   const unitRacks = doc.unitRacks ?? Math.max(1, Math.floor(down / nodesPerRack));
-  const rails = Math.max(0, ...racks.flatMap((r) => r.nodes.map((n) => portsOf(n).length)));
   const railOptimized = doc.railOptimized ?? rails > 1;
   const groups = railOptimized ? rails : 1;
   const units = Math.ceil(racks.length / unitRacks);
@@ -61,25 +91,47 @@ export function buildFabric(
       tier,
     });
 
+  const spineDown = pods > 1 ? down : spec.ports;
+  b.reserveLinks(
+    countLinks(
+      racks,
+      unitRacks,
+      units,
+      podUnits,
+      pods,
+      groups,
+      railOptimized,
+      portCount,
+      down,
+      up,
+      spineDown,
+      spec.ports,
+    ),
+  );
+
   const stats: FabricStats = { leaves: 0, spines: 0, cores: 0, endpoints: 0 };
   // leavesByGroup[pod][group] = leaf indexes
-  const leavesByGroup: number[][][] = Array.from({ length: pods }, () =>
-    Array.from({ length: groups }, () => []),
-  );
+  const leavesByGroup: number[][][] = [];
+  for (let p = 0; p < pods; p++) {
+    const byGroup: number[][] = [];
+    for (let g = 0; g < groups; g++) byGroup.push([]);
+    leavesByGroup.push(byGroup);
+  }
+  const ports = new IntList(1024);
   for (let u = 0; u < units; u++) {
-    const unitNodes = racks.slice(u * unitRacks, (u + 1) * unitRacks).flatMap((r) => r.nodes);
+    const lastRack = Math.min((u + 1) * unitRacks, racks.length);
     for (let g = 0; g < groups; g++) {
-      const ports = railOptimized
-        ? unitNodes.flatMap((n) => (portsOf(n)[g] === undefined ? [] : [portsOf(n)[g]!]))
-        : unitNodes.flatMap(portsOf);
+      ports.length = 0;
+      unitPorts(racks, u * unitRacks, lastRack, g, railOptimized, portStart, portCount, ports);
       const leafCount = Math.ceil(ports.length / down);
       for (let k = 0; k < leafCount; k++) {
         const name = `su${pad(u + 1, uw)}-${railOptimized ? `rail${g}-` : ""}leaf${k + 1}`;
         const leaf = sw(name, "leaf");
         leavesByGroup[Math.floor(u / podUnits)]![g]!.push(leaf);
         stats.leaves++;
-        for (const p of ports.slice(k * down, (k + 1) * down)) {
-          b.link(p, leaf, 1, spec.portGbps);
+        const end = Math.min((k + 1) * down, ports.length);
+        for (let q = k * down; q < end; q++) {
+          b.link(ports.data[q]!, leaf, 1, spec.portGbps);
           stats.endpoints++;
         }
       }
@@ -87,7 +139,6 @@ export function buildFabric(
   }
   if (stats.leaves <= 1) return stats;
 
-  const spineDown = pods > 1 ? down : spec.ports;
   const spines: number[] = [];
   for (let p = 0; p < pods; p++) {
     for (let g = 0; g < groups; g++) {
@@ -101,18 +152,115 @@ export function buildFabric(
         group.push(sw(name, "spine"));
       }
       stats.spines += count;
-      spines.push(...group);
+      for (const s of group) spines.push(s);
       spread(b, leaves, group, up, spec.portGbps);
     }
   }
   if (pods > 1) {
     const spineUp = spec.ports - spineDown;
     const count = Math.ceil((spines.length * spineUp) / spec.ports);
-    const cores = Array.from({ length: count }, (_, k) => sw(`core${k + 1}`, "core"));
+    const cores: number[] = [];
+    for (let k = 0; k < count; k++) cores.push(sw(`core${k + 1}`, "core"));
     stats.cores = count;
     spread(b, spines, cores, spineUp, spec.portGbps);
   }
   return stats;
+}
+
+/**
+ * Adds to `out` the ports of racks `first … last - 1` (a unit) in one group: port `g` of each
+ * node when rail-optimized, else all of them, node by node.
+ */
+function unitPorts(
+  racks: readonly FabricRack[],
+  first: number,
+  last: number,
+  g: number,
+  railOptimized: boolean,
+  portStart: Int32Array,
+  portCount: Int32Array,
+  out: IntList,
+): void {
+  for (let r = first; r < last; r++) {
+    const rack = racks[r]!;
+    for (let k = rack.first; k < rack.first + rack.count; k++) {
+      const start = portStart[k]!;
+      const count = portCount[k]!;
+      if (railOptimized) {
+        if (g < count) out.push(start + g);
+      } else {
+        for (let q = 0; q < count; q++) out.push(start + q);
+      }
+    }
+  }
+}
+
+/** How many ports `unitPorts` adds. */
+function unitPortCount(
+  racks: readonly FabricRack[],
+  first: number,
+  last: number,
+  g: number,
+  railOptimized: boolean,
+  portCount: Int32Array,
+): number {
+  let n = 0;
+  for (let r = first; r < last; r++) {
+    const rack = racks[r]!;
+    for (let k = rack.first; k < rack.first + rack.count; k++) {
+      const count = portCount[k]!;
+      n += railOptimized ? (g < count ? 1 : 0) : count;
+    }
+  }
+  return n;
+}
+
+/** How many links `buildFabric` will make (as `spread` makes them when the switches are distinct). */
+function countLinks(
+  racks: readonly FabricRack[],
+  unitRacks: number,
+  units: number,
+  podUnits: number,
+  pods: number,
+  groups: number,
+  railOptimized: boolean,
+  portCount: Int32Array,
+  down: number,
+  up: number,
+  spineDown: number,
+  ports: number,
+): number {
+  let links = 0;
+  let leaves = 0;
+  // Leaves per pod and group.
+  const podLeaves: number[] = [];
+  for (let u = 0; u < units; u++) {
+    const last = Math.min((u + 1) * unitRacks, racks.length);
+    for (let g = 0; g < groups; g++) {
+      const n = unitPortCount(racks, u * unitRacks, last, g, railOptimized, portCount);
+      const count = Math.ceil(n / down);
+      const at = Math.floor(u / podUnits) * groups + g;
+      podLeaves[at] = (podLeaves[at] ?? 0) + count;
+      links += n;
+      leaves += count;
+    }
+  }
+  if (leaves <= 1) return links;
+  let spines = 0;
+  for (let p = 0; p < pods; p++) {
+    for (let g = 0; g < groups; g++) {
+      const n = podLeaves[p * groups + g] ?? 0;
+      if (n === 0 || (n === 1 && pods === 1)) continue;
+      const count = Math.ceil((n * up) / spineDown);
+      spines += count;
+      links += n * Math.min(up, count);
+    }
+  }
+  if (pods > 1) {
+    const spineUp = ports - spineDown;
+    links += spines * Math.min(spineUp, Math.ceil((spines * spineUp) / ports));
+  }
+  return links;
 }
 
 /** Spreads each lower switch's `uplinks` cables round-robin over `uppers`, aggregating parallel cables. */
@@ -123,14 +271,29 @@ function spread(
   uplinks: number,
   gbps: number,
 ): void {
-  lowers.forEach((lower, l) => {
-    const cables = new Map<number, number>();
-    for (let k = 0; k < uplinks; k++) {
-      const upper = uppers[(l * uplinks + k) % uppers.length]!;
-      cables.set(upper, (cables.get(upper) ?? 0) + 1);
-    }
-    for (const [upper, count] of cables) b.link(lower, upper, count, gbps);
-  });
+  const n = uppers.length;
+  if (new Set(uppers).size < n) {
+    // Some upper appears twice (a switch that could not be added): count cables per upper.
+    lowers.forEach((lower, l) => {
+      const cables = new Map<number, number>();
+      for (let k = 0; k < uplinks; k++) {
+        const upper = uppers[(l * uplinks + k) % n]!;
+        cables.set(upper, (cables.get(upper) ?? 0) + 1);
+      }
+      for (const [upper, count] of cables) b.link(lower, upper, count, gbps);
+    });
+    return;
+  }
+  // Cable k of lower l goes to upper (l × uplinks + k) mod n: the uppers from there on in turn,
+  // each taking uplinks / n cables and the first uplinks mod n one more.
+  const each = Math.floor(uplinks / n);
+  const extra = uplinks % n;
+  const distinct = Math.min(uplinks, n);
+  for (let l = 0; l < lowers.length; l++) {
+    const first = (l * uplinks) % n;
+    for (let j = 0; j < distinct; j++)
+      b.link(lowers[l]!, uppers[(first + j) % n]!, each + (j < extra ? 1 : 0), gbps);
+  }
 }
 
 /** Rack-name patterns of a fabric's scope matched against the racks that exist. */

@@ -85,39 +85,106 @@ export function powerDemand(
   nodeWatts: (index: number) => number,
   redundant: boolean,
 ): Float64Array {
-  const n = b.entities.length;
+  const entities = b.entities;
+  const n = b.size;
   const demand = new Float64Array(n);
   const { from, to } = b.feedEdges();
-  // Per node: its upstream devices, grouped by side.
-  const upstreamOf = new Map<number, number[]>();
-  for (let e = 0; e < from.length; e++) {
-    const down = b.entities[to[e]!]!;
-    if (down.kind !== "node") continue;
-    let list = upstreamOf.get(down.index);
-    if (!list) {
-      list = [];
-      upstreamOf.set(down.index, list);
+  const edges = from.length;
+  // A power device's parent in the chain: the last edge into it.
+  const parentOf = new Int32Array(n).fill(-1);
+  // Edges come in runs with the same downstream end; a node's upstream devices are one run
+  // when it was fed all at once (as the build does), else the general way below is taken.
+  const seen = new Uint8Array(n);
+  // Sides of a node's upstream devices (reused from node to node).
+  const sides: (string | null)[] = [];
+  let contiguous = true;
+  for (let e = 0; e < edges; ) {
+    const down = to[e]!;
+    let end = e + 1;
+    while (end < edges && to[end] === down) end++;
+    const kind = entities[down]!.kind;
+    if (kind === "power") parentOf[down] = from[end - 1]!;
+    else if (kind === "node") {
+      if (seen[down]) {
+        contiguous = false;
+        break;
+      }
+      seen[down] = 1;
+      for (let k = e; k < end; k++) sides[k - e] = entities[from[k]!]!.side;
+      addNodeDemand(demand, nodeWatts(down), from, e, sides, end - e, redundant);
     }
-    list.push(from[e]!);
+    e = end;
   }
-  for (const [node, ups] of upstreamOf) {
-    const watts = nodeWatts(node);
-    const perSide = new Map<string, number>();
-    for (const u of ups) {
-      const side = b.entities[u]!.side ?? "";
-      perSide.set(side, (perSide.get(side) ?? 0) + 1);
-    }
-    for (const u of ups) {
-      const share = redundant ? watts / perSide.get(b.entities[u]!.side ?? "")! : watts / ups.length;
-      demand[u]! += share;
-    }
+  if (!contiguous) {
+    demand.fill(0);
+    spreadNodeDemand(b, demand, nodeWatts, redundant);
+    for (let e = 0; e < edges; e++) if (entities[to[e]!]!.kind === "power") parentOf[to[e]!] = from[e]!;
   }
   // Power devices are created parents first, so a reverse pass sums children before parents.
-  const parentOf = new Int32Array(n).fill(-1);
-  for (let e = 0; e < from.length; e++) if (b.entities[to[e]!]!.kind === "power") parentOf[to[e]!] = from[e]!;
   for (let i = n - 1; i >= 0; i--) {
     const p = parentOf[i]!;
     if (p >= 0) demand[p]! += demand[i]!;
   }
   return demand;
+}
+
+/**
+ * Puts one node's demand on its `count` upstream devices `ups[start …]` (sides in `sides`): with
+ * N+N redundancy each side carries the whole node, split over that side's devices; otherwise the
+ * devices split it.
+ */
+function addNodeDemand(
+  demand: Float64Array,
+  watts: number,
+  ups: Int32Array,
+  start: number,
+  sides: readonly (string | null)[],
+  count: number,
+  redundant: boolean,
+): void {
+  for (let k = 0; k < count; k++) {
+    let share: number;
+    if (redundant) {
+      const side = sides[k] ?? "";
+      let perSide = 0;
+      for (let m = 0; m < count; m++) if ((sides[m] ?? "") === side) perSide++;
+      share = watts / perSide;
+    } else {
+      share = watts / count;
+    }
+    demand[ups[start + k]!]! += share;
+  }
+}
+
+/** `powerDemand`'s node shares for edges in any order: nodes by first edge, devices in edge order. */
+function spreadNodeDemand(
+  b: GraphBuilder,
+  demand: Float64Array,
+  nodeWatts: (index: number) => number,
+  redundant: boolean,
+): void {
+  const entities = b.entities;
+  const n = b.size;
+  const { from, to } = b.feedEdges();
+  const offsets = new Int32Array(n + 1);
+  const order: number[] = [];
+  for (let e = 0; e < from.length; e++) {
+    const down = to[e]!;
+    if (entities[down]!.kind !== "node") continue;
+    if (offsets[down + 1]!++ === 0) order.push(down);
+  }
+  for (let i = 0; i < n; i++) offsets[i + 1]! += offsets[i]!;
+  const fill = offsets.slice(0, n);
+  const ups = new Int32Array(offsets[n]!);
+  for (let e = 0; e < from.length; e++) {
+    const down = to[e]!;
+    if (entities[down]!.kind === "node") ups[fill[down]!++] = from[e]!;
+  }
+  const sides: (string | null)[] = [];
+  for (const node of order) {
+    const start = offsets[node]!;
+    const end = offsets[node + 1]!;
+    for (let k = start; k < end; k++) sides[k - start] = entities[ups[k]!]!.side;
+    addNodeDemand(demand, nodeWatts(node), ups, start, sides, end - start, redundant);
+  }
 }

@@ -4,16 +4,11 @@
  * oversubscribed power levels (warnings, with the ratio).
  */
 
-import {
-  buildFabric,
-  type FabricRack,
-  type FabricStats,
-  matchRacks,
-  type NodePorts,
-} from "./build-fabric.ts";
+import { buildFabric, type FabricStats, matchRacks } from "./build-fabric.ts";
 import { buildPowerTree, type DeclaredAt, powerDemand } from "./build-power.ts";
+import { RackBuilder, type RackDeviceGroup, rackCapacity } from "./build-racks.ts";
 import { GraphBuilder } from "./builder.ts";
-import { builtinCatalog, type Catalog, type NodeSpec, ratingWatts } from "./catalog.ts";
+import { builtinCatalog, type Catalog, type NodeSpec } from "./catalog.ts";
 import type { DocPath, FactoryDoc, RackGroupDoc } from "./document.ts";
 import type { FactoryGraph } from "./graph.ts";
 import { expandPattern, substitute } from "./pattern.ts";
@@ -116,9 +111,6 @@ export function overheadWatts(node: NodeSpec): number {
   return node.cpuWatts + node.memoryWatts + node.nicWatts + node.fanWatts + node.otherWatts;
 }
 
-/** A node pattern that names its rack itself is not prefixed with the rack name. */
-const RACK_VAR = "$" + "{rack}";
-
 const kw = (w: number): string => `${(w / 1000).toFixed(1)} kW`;
 
 /** Builds the graph from a schema-valid document; problems go to `problems`. */
@@ -148,10 +140,14 @@ export function buildFactory(doc: FactoryDoc, problems: ProblemList): BuildResul
     orgs: Object.fromEntries([...orgs].map((o) => [o, { racks: 0, gpus: 0 }])),
     fabrics: {},
   };
-  const fabricRacks: FabricRack[] = [];
-  const nodeWatts = new Map<number, number>();
+  const racks = new RackBuilder(b, catalog, summary, problems, defaultDerating);
+  const capacity = rackCapacity(doc, catalog);
+  // With a sixteenth more entities for the fabrics' switches.
+  b.reserveEntities(capacity.entities + (capacity.entities >> 4) + 1024);
+  b.reserve(capacity.feeds, capacity.links, capacity.members, capacity.pairs);
+  const { fabricRacks, fabricNodes } = racks;
   // Rack power devices by (rack group, device template) for one warning per group, not per rack.
-  const rackDeviceGroups: Array<{ path: DocPath; template: string; devices: number[] }> = [];
+  const rackDeviceGroups: RackDeviceGroup[] = [];
 
   const checkOrg = (org: string | undefined, path: DocPath): string | null => {
     if (org === undefined) return null;
@@ -241,122 +237,9 @@ export function buildFactory(doc: FactoryDoc, problems: ProblemList): BuildResul
         );
       }
     }
-    const templates = spec.power.map((p) => ({ path, template: p.name, devices: [] as number[] }));
+    const templates: RackDeviceGroup[] = spec.power.map((p) => ({ path, template: p.name, devices: [] }));
     rackDeviceGroups.push(...templates);
-    names.forEach((rackName, ri) => {
-      const rack = b.add({ kind: "rack", name: rackName, type: group.type, parent: row, org });
-      if (rack < 0) {
-        problems.error(`duplicate rack name "${rackName}"`, [...path, "name"]);
-        return;
-      }
-      if (org) summary.orgs[org]!.racks++;
-      const rackVars = { ...vars, rack: rackName };
-      const devices: number[] = [];
-      spec.power.forEach((p, pi) => {
-        const rating = ratingWatts(p.rating);
-        const targets = upstream.get(p.side);
-        const feedFrom = targets ? targets[Math.floor((ri * targets.length) / names.length)]! : -1;
-        for (const devName of expandPattern(p.name)) {
-          const dev = b.add({
-            kind: "power",
-            name: `${rackName}-${devName}`,
-            type: p.kind,
-            parent: rack,
-            org,
-            side: p.side,
-            ratingWatts: rating,
-            limitWatts: rating * (p.derating ?? defaultDerating),
-          });
-          if (dev < 0) {
-            problems.error(`power device name "${rackName}-${devName}" is taken`, [...path, "name"]);
-            continue;
-          }
-          devices.push(dev);
-          templates[pi]!.devices.push(dev);
-          if (feedFrom >= 0) b.feed(feedFrom, dev);
-        }
-      });
-      const domain =
-        spec.nvlink === "rack"
-          ? b.add({ kind: "nvlinkDomain", name: rackName, type: "rack", parent: rack, org })
-          : -1;
-      const mgmtModel = spec.managementSwitch;
-      const mgmt = mgmtModel
-        ? b.add({
-            kind: "switch",
-            name: `mgmt/${rackName}`,
-            type: mgmtModel,
-            parent: rack,
-            org,
-            fabric: "management",
-            tier: "management",
-          })
-        : -1;
-      const fabricRack: FabricRack = { name: rackName, nodes: [] };
-      fabricRacks.push(fabricRack);
-      for (const slot of spec.nodes) {
-        const nodeSpec = catalog.nodes[slot.type]!;
-        for (const slotName of expandPattern(substitute(slot.name, rackVars))) {
-          const nodeName = slot.name.includes(RACK_VAR) ? slotName : `${rackName}-${slotName}`;
-          const node = b.add({ kind: "node", name: nodeName, type: slot.type, parent: rack, org });
-          if (node < 0) {
-            problems.error(`duplicate node name "${nodeName}"`, [...path, "name"]);
-            continue;
-          }
-          nodeWatts.set(node, nodeSpec.nameplateWatts);
-          summary.nameplateWatts += nodeSpec.nameplateWatts;
-          for (const dev of devices) b.feed(dev, node);
-          if (mgmt >= 0) b.link(node, mgmt, 1, catalog.switches[mgmtModel!]!.portGbps);
-          const ports = addNodeParts(node, nodeName, nodeSpec, org);
-          fabricRack.nodes.push(ports.ports);
-          if (nodeSpec.gpus > 0 && org) summary.orgs[org]!.gpus += nodeSpec.gpus;
-          if (nodeSpec.gpu)
-            summary.gpusByType[nodeSpec.gpu] = (summary.gpusByType[nodeSpec.gpu] ?? 0) + nodeSpec.gpus;
-          const nodeDomain =
-            spec.nvlink === "rack" && nodeSpec.nvlink !== "none"
-              ? domain
-              : nodeSpec.nvlink === "node" && nodeSpec.gpus > 0
-                ? b.add({ kind: "nvlinkDomain", name: nodeName, type: "node", parent: node, org })
-                : -1;
-          if (nodeDomain >= 0) {
-            if (nodeSpec.gpus === 0) b.joinDomain(node, nodeDomain);
-            for (const g of ports.gpus) b.joinDomain(g, nodeDomain);
-          }
-        }
-      }
-    });
-  }
-
-  function addNodeParts(
-    node: number,
-    nodeName: string,
-    spec: NodeSpec,
-    org: string | null,
-  ): { ports: NodePorts; gpus: number[] } {
-    const gpus: number[] = [];
-    for (let i = 0; i < spec.gpus; i++) {
-      gpus.push(
-        b.add({
-          kind: "gpu",
-          name: `${nodeName}/${i}`,
-          type: spec.gpu ?? null,
-          parent: node,
-          org,
-          ordinal: i,
-        }),
-      );
-    }
-    const nics: number[] = [];
-    for (let i = 0; i < spec.nics; i++) {
-      const nic = b.add({ kind: "nic", name: `${nodeName}/${i}`, parent: node, org, ordinal: i });
-      nics.push(nic);
-      // Each NIC shares a PCIe switch with a GPU (GPUDirect RDMA pairing): spread evenly.
-      if (gpus.length > 0) b.pair(nic, gpus[Math.floor((i * gpus.length) / spec.nics)]!);
-    }
-    const dpus: number[] = [];
-    for (let i = 0; i < spec.dpus; i++)
-      dpus.push(b.add({ kind: "dpu", name: `${nodeName}/${i}`, parent: node, org, ordinal: i }));
-    return { ports: { nics, dpus }, gpus };
+    racks.addGroup(group, spec, path, vars, row, org, names, upstream, templates);
   }
 
   const fabricNames = new Set<string>();
@@ -388,11 +271,12 @@ export function buildFactory(doc: FactoryDoc, problems: ProblemList): BuildResul
       for (const u of unmatched) problems.error(`no rack matches "${u}"`, [...path, "racks"]);
       scope = fabricRacks.filter((r) => matched.has(r.name));
     }
-    summary.fabrics[f.name] = buildFabric(b, f, spec, scope, site);
+    summary.fabrics[f.name] = buildFabric(b, f, spec, scope, fabricNodes, site);
   });
 
   // Oversubscription: what each device could have to carry at nameplate against its limit.
-  const demand = powerDemand(b, (i) => nodeWatts.get(i) ?? 0, redundant);
+  // A node's nameplate is its type's (every node added has a type in the catalog).
+  const demand = powerDemand(b, (i) => catalog.nodes[b.entities[i]!.type!]!.nameplateWatts, redundant);
   const over = (i: number): number => demand[i]! / b.entities[i]!.limitWatts!;
   for (const [index, path] of declaredAt) {
     const e = b.entities[index]!;

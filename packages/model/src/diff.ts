@@ -30,8 +30,7 @@ function wiring(g: FactoryGraph, e: Entity): { parent: string | null; fedBy: str
     .sort()
     .join(",");
   const uplinks = Array.from(neighbors(g.rel.linksUp, e.index), (l) => {
-    const link = g.rel.links[l]!;
-    return `${g.at(link.upper).id}x${link.cables}`;
+    return `${g.at(g.rel.linkUpper[l]!).id}x${g.rel.linkCables[l]!}`;
   })
     .sort()
     .join(",");

@@ -58,25 +58,49 @@ export interface Adjacency {
   readonly items: Int32Array;
 }
 
-/** Builds an adjacency from edge lists over `count` vertices. */
+/**
+ * Builds an adjacency from edge lists over `count` vertices. `scratch` (at least `count` long)
+ * saves allocating a working array when building several.
+ */
 export function adjacency(
   count: number,
   from: ArrayLike<number>,
   to: ArrayLike<number>,
   edges: number,
+  scratch?: Int32Array,
 ): Adjacency {
   const offsets = new Int32Array(count + 1);
   for (let e = 0; e < edges; e++) offsets[from[e]! + 1]!++;
   for (let i = 0; i < count; i++) offsets[i + 1]! += offsets[i]!;
-  const fill = offsets.slice(0, count);
+  const fill = fillFrom(offsets, count, scratch);
   const items = new Int32Array(edges);
   for (let e = 0; e < edges; e++) items[fill[from[e]!]!++] = to[e]!;
   return { offsets, items };
 }
 
+/** Where each vertex's next item goes: a copy of the first `count` offsets. */
+export function fillFrom(offsets: Int32Array, count: number, scratch?: Int32Array): Int32Array {
+  if (!scratch || scratch.length < count) return offsets.slice(0, count);
+  scratch.set(offsets.subarray(0, count));
+  return scratch;
+}
+
 /** Neighbors of `i` in `adj` as a subarray view (no copy). */
 export function neighbors(adj: Adjacency, i: number): Int32Array {
   return adj.items.subarray(adj.offsets[i]!, adj.offsets[i + 1]!);
+}
+
+/** Link objects from link columns. */
+export function linkObjects(
+  lower: Int32Array,
+  upper: Int32Array,
+  cables: Int32Array,
+  gbps: Float64Array,
+): Link[] {
+  const out: Link[] = new Array(lower.length);
+  for (let l = 0; l < lower.length; l++)
+    out[l] = { lower: lower[l]!, upper: upper[l]!, cables: cables[l]!, gbps: gbps[l]! };
+  return out;
 }
 
 /** Relations of a graph, as built by `buildFactory`. */
@@ -89,7 +113,13 @@ export interface GraphRelations {
   /** Fabric: link indexes below a switch / above a port. */
   linksDown: Adjacency;
   linksUp: Adjacency;
-  links: Link[];
+  /** Every link, indexed by link number (made on first use from the columns below). */
+  readonly links: Link[];
+  /** The links as columns, indexed by link number: `links[l].lower` is `linkLower[l]`, etc. */
+  linkLower: Int32Array;
+  linkUpper: Int32Array;
+  linkCables: Int32Array;
+  linkGbps: Float64Array;
   /** GPU or NVLink switch tray → its NVLink domain, -1 when none. */
   domainOf: Int32Array;
   domainMembers: Adjacency;
@@ -107,13 +137,13 @@ export class FactoryGraph {
   readonly entities: readonly Entity[];
   readonly rel: GraphRelations;
   private readonly byId: Map<string, number>;
-  private readonly byKind: Map<EntityKind, number[]>;
+  private readonly byKind: Map<EntityKind, ArrayLike<number>>;
 
   constructor(
     entities: Entity[],
     rel: GraphRelations,
     byId: Map<string, number>,
-    byKind: Map<EntityKind, number[]>,
+    byKind: Map<EntityKind, ArrayLike<number>>,
   ) {
     this.entities = entities;
     this.rel = rel;
@@ -155,7 +185,11 @@ export class FactoryGraph {
 
   /** All entities of a kind, in build order (document order). */
   ofKind(kind: EntityKind): Entity[] {
-    return (this.byKind.get(kind) ?? []).map((i) => this.entities[i]!);
+    const list = this.byKind.get(kind);
+    if (!list) return [];
+    const out = new Array<Entity>(list.length);
+    for (let k = 0; k < list.length; k++) out[k] = this.entities[list[k]!]!;
+    return out;
   }
 
   countOf(kind: EntityKind): number {
@@ -228,7 +262,7 @@ export class FactoryGraph {
         expand.push(true);
       }
     };
-    const { children, feedsDown, linksDown, links, domainMembers, affinity } = this.rel;
+    const { children, feedsDown, linksDown, linkLower, domainMembers, affinity } = this.rel;
     for (let q = 0; q < queue.length; q++) {
       const i = queue[q]!;
       if (!expand[q]) continue;
@@ -236,7 +270,7 @@ export class FactoryGraph {
       for (const c of neighbors(children, i)) visit(c, true);
       for (const c of neighbors(feedsDown, i)) visit(c, true);
       for (const l of neighbors(linksDown, i)) {
-        const lower = links[l]!.lower;
+        const lower = linkLower[l]!;
         const le = this.entities[lower]!;
         // A port reached over the fabric brings its node (not the node's contents) and paired GPU.
         visit(lower, false);
@@ -273,7 +307,13 @@ export class FactoryGraph {
 
   /** The links above a port or switch (towards spine and core). */
   uplinks(index: number): Link[] {
-    return Array.from(neighbors(this.rel.linksUp, index), (l) => this.rel.links[l]!);
+    const { linksUp, linkLower, linkUpper, linkCables, linkGbps } = this.rel;
+    const out: Link[] = [];
+    for (let k = linksUp.offsets[index]!; k < linksUp.offsets[index + 1]!; k++) {
+      const l = linksUp.items[k]!;
+      out.push({ lower: linkLower[l]!, upper: linkUpper[l]!, cables: linkCables[l]!, gbps: linkGbps[l]! });
+    }
+    return out;
   }
 
   /** The scale-out leaf switches a GPU or node hangs off, through its NICs. */
@@ -288,7 +328,7 @@ export class FactoryGraph {
         if (this.entities[c]!.kind === "nic") ports.push(c);
     } else if (e.kind === "nic" || e.kind === "dpu") ports.push(index);
     const out = new Set<number>();
-    for (const p of ports) for (const l of neighbors(this.rel.linksUp, p)) out.add(this.rel.links[l]!.upper);
+    for (const p of ports) for (const l of neighbors(this.rel.linksUp, p)) out.add(this.rel.linkUpper[l]!);
     return [...out].map((i) => this.entities[i]!);
   }
 
