@@ -40,9 +40,16 @@ export interface BuildResult {
 /** Merges the file's catalog over the built-in one, entry by entry. */
 export function mergeCatalog(doc: FactoryDoc): Catalog {
   const c = doc.catalog ?? {};
+  // The schema lets a file leave out overheads it does not know; they count as zero.
+  const fileNodes = Object.fromEntries(
+    Object.entries(c.nodes ?? {}).map(([key, n]) => [
+      key,
+      Object.assign({ cpuWatts: 0, memoryWatts: 0, nicWatts: 0, fanWatts: 0, otherWatts: 0 }, n),
+    ]),
+  );
   return {
     gpus: { ...builtinCatalog.gpus, ...c.gpus },
-    nodes: { ...builtinCatalog.nodes, ...c.nodes },
+    nodes: { ...builtinCatalog.nodes, ...fileNodes },
     switches: { ...builtinCatalog.switches, ...c.switches },
     racks: { ...builtinCatalog.racks, ...c.racks },
   };
@@ -149,10 +156,12 @@ export function buildFactory(doc: FactoryDoc, problems: ProblemList): BuildResul
   // Rack power devices by (rack group, device template) for one warning per group, not per rack.
   const rackDeviceGroups: RackDeviceGroup[] = [];
 
+  // An undeclared org is reported and the racks are built unowned, so every other problem shows.
   const checkOrg = (org: string | undefined, path: DocPath): string | null => {
     if (org === undefined) return null;
-    if (!orgs.has(org)) problems.error(`org "${org}" is not declared under orgs`, path);
-    return org;
+    if (orgs.has(org)) return org;
+    problems.error(`org "${org}" is not declared under orgs`, path);
+    return null;
   };
 
   const hallNames = new Set<string>();

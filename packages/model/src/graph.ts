@@ -170,7 +170,7 @@ export class FactoryGraph {
     if (kind !== "gpu" && kind !== "nic" && kind !== "dpu") return undefined;
     const node = this.byId.get(`node:${id.slice(colon + 1, slash)}`);
     const ordinalText = id.slice(slash + 1);
-    if (node === undefined || !/^\d+$/.test(ordinalText)) return undefined;
+    if (node === undefined || !/^(0|[1-9]\d*)$/.test(ordinalText)) return undefined;
     const ordinal = Number(ordinalText);
     for (const c of neighbors(this.rel.children, node)) {
       const e = this.entities[c]!;

@@ -5,7 +5,16 @@
  */
 import { readFileSync } from "node:fs";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
-import { type Document, isNode, LineCounter, parseDocument } from "yaml";
+import {
+  type Document,
+  isCollection,
+  isMap,
+  isNode,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  visit,
+} from "yaml";
 import { type BuildResult, buildFactory } from "./build.ts";
 import type { DocPath, FactoryDoc } from "./document.ts";
 import { formatPath, type Problem, ProblemList } from "./problems.ts";
@@ -57,7 +66,18 @@ export function loadFactory(text: string): LoadResult {
   }
   if (problems.items.length > 0) return finish(problems, lines, yamlDoc);
 
-  const value = yamlDoc.toJS({ maxAliasCount: 10_000 }) as unknown;
+  let value: unknown;
+  try {
+    value = yamlDoc.toJS({ maxAliasCount: 10_000 });
+  } catch (err) {
+    // Aliases are resolved here: an undefined anchor, a bad merge source or an alias bomb.
+    problems.items.push({
+      severity: "error",
+      message: `YAML: ${firstLine((err as Error).message)}`,
+      ...aliasPosition(yamlDoc, lines),
+    });
+    return finish(problems, lines, yamlDoc);
+  }
   const validate = validator();
   if (!validate(value)) {
     for (const p of schemaProblems(validate.errors ?? [])) problems.items.push(p);
@@ -87,10 +107,30 @@ function firstLine(message: string): string {
   return message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
 }
 
+/** Where the first alias that does not resolve to a map or value stands, else the first alias. */
+function aliasPosition(
+  doc: Document,
+  lines: LineCounter,
+): { line: number; col: number } | Record<string, never> {
+  let first: number | undefined;
+  let broken: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      const start = node.range?.[0];
+      if (start === undefined) return;
+      first ??= start;
+      if (broken === undefined && !node.resolve(doc)) broken = start;
+    },
+  });
+  const at = broken ?? first;
+  return at === undefined ? {} : lines.linePos(at);
+}
+
 function finish(problems: ProblemList, lines: LineCounter, doc: Document): LoadResult {
+  problems.dedupe();
   for (const p of problems.items) {
     if (p.line !== undefined || !p.path) continue;
-    const pos = locate(doc, p.path, lines);
+    const pos = locate(doc, p.path, lines, keyProblems.has(p));
     if (pos) {
       p.line = pos.line;
       p.col = pos.col;
@@ -100,14 +140,35 @@ function finish(problems: ProblemList, lines: LineCounter, doc: Document): LoadR
   return { problems: problems.items, ok: problems.errorCount === 0 };
 }
 
-/** Line and column of the deepest node of `path` that exists in the document. */
-function locate(doc: Document, path: DocPath, lines: LineCounter): { line: number; col: number } | undefined {
+/**
+ * Line and column of the deepest node of `path` that exists in the document. A map entry whose
+ * value is a block (a map or a list) is located at its key, where a reader looks for it; so is
+ * an unknown key.
+ */
+function locate(
+  doc: Document,
+  path: DocPath,
+  lines: LineCounter,
+  atKey: boolean,
+): { line: number; col: number } | undefined {
   for (let n = path.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return lines.linePos(node.range[0]);
+    if (!isNode(node) || !node.range) continue;
+    const last = path[n - 1];
+    if (n > 0 && typeof last === "string" && (atKey || isCollection(node))) {
+      const parent = doc.getIn(path.slice(0, n - 1), true);
+      const pair = isMap(parent)
+        ? parent.items.find((p) => isScalar(p.key) && p.key.value === last)
+        : undefined;
+      if (pair && isNode(pair.key) && pair.key.range) return lines.linePos(pair.key.range[0]);
+    }
+    return lines.linePos(node.range[0]);
   }
   return undefined;
 }
+
+/** Problems about a key itself (an unknown field), located at the key rather than its value. */
+const keyProblems = new WeakSet<Problem>();
 
 /** Turns Ajv errors into problems people can act on: one per place, the noise of `oneOf` folded. */
 function schemaProblems(errors: ErrorObject[]): Problem[] {
@@ -125,7 +186,10 @@ function schemaProblems(errors: ErrorObject[]): Problem[] {
     const path = pointerToPath(e.instancePath);
     const message = describe(e);
     const key = `${e.instancePath}\u0000${message}`;
-    if (!out.has(key)) out.set(key, { severity: "error", message, path: locatedPath(path, e) });
+    if (out.has(key)) continue;
+    const problem: Problem = { severity: "error", message, path: locatedPath(path, e) };
+    if (e.keyword === "additionalProperties") keyProblems.add(problem);
+    out.set(key, problem);
   }
   return [...out.values()];
 }

@@ -23,6 +23,7 @@ export function expandPattern(pattern: string): string[] {
   const close = pattern.indexOf("}", open);
   if (close < 0) throw new PatternError(`unmatched "{" in "${pattern}"`);
   const head = pattern.slice(0, open);
+  if (head.includes("}")) throw new PatternError(`unmatched "}" in "${pattern}"`);
   const body = pattern.slice(open + 1, close);
   const tails = expandPattern(pattern.slice(close + 1));
   const choices = braceChoices(body, pattern);

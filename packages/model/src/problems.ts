@@ -37,6 +37,21 @@ export class ProblemList {
   warning(message: string, path?: DocPath): void {
     this.items.push({ severity: "warning", message, ...(path ? { path } : {}) });
   }
+  /**
+   * Drops repeats: a pattern expanded into many halls or rows meets the same problem at the same
+   * place once per name, and one report is enough.
+   */
+  dedupe(): void {
+    const seen = new Set<string>();
+    const kept = this.items.filter((p) => {
+      const key = `${p.severity}\u0000${p.message}\u0000${p.path?.join("\u0001") ?? ""}\u0000${p.line ?? ""}:${p.col ?? ""}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    this.items.splice(0, this.items.length, ...kept);
+  }
+
   get errorCount(): number {
     return this.items.filter((p) => p.severity === "error").length;
   }
