@@ -135,6 +135,9 @@ export type Via = "contains" | "feeds" | "link" | "nvlink";
 /** The factory graph with its indexes and the questions asked of it. Immutable once built. */
 export class FactoryGraph {
   readonly entities: readonly Entity[];
+  /** Visited marks of `descendants`, reused across walks. */
+  private readonly marks: Uint32Array;
+  private epoch = 0;
   readonly rel: GraphRelations;
   private readonly byId: Map<string, number>;
   private readonly byKind: Map<EntityKind, ArrayLike<number>>;
@@ -146,6 +149,7 @@ export class FactoryGraph {
     byKind: Map<EntityKind, ArrayLike<number>>,
   ) {
     this.entities = entities;
+    this.marks = new Uint32Array(entities.length);
     this.rel = rel;
     this.byId = byId;
     this.byKind = byKind;
@@ -247,41 +251,41 @@ export class FactoryGraph {
    * not the node's other GPUs. Optionally only entities of one kind.
    */
   descendants(index: number, kind?: EntityKind): Entity[] {
-    const seen = new Uint8Array(this.entities.length);
+    // Visited marks are stamped with a per-walk epoch, so a walk allocates nothing per entity
+    // of the factory (a served API walks often; a fresh array each time would churn the GC).
+    this.epoch = (this.epoch + 1) >>> 0;
+    if (this.epoch === 0) {
+      this.marks.fill(0);
+      this.epoch = 1;
+    }
+    const marks = this.marks;
+    const epoch = this.epoch;
     const out: Entity[] = [];
     const queue: number[] = [index];
-    const expand: boolean[] = [true];
-    seen[index] = 1;
+    marks[index] = epoch;
     const visit = (j: number, expandIt: boolean): void => {
-      if (seen[j]) return;
-      seen[j] = 1;
+      if (marks[j] === epoch) return;
+      marks[j] = epoch;
       const e = this.entities[j]!;
       if (kind === undefined || e.kind === kind) out.push(e);
-      if (expandIt) {
-        queue.push(j);
-        expand.push(true);
-      }
+      if (expandIt) queue.push(j);
     };
     const { children, feedsDown, linksDown, linkLower, domainMembers, affinity } = this.rel;
     for (let q = 0; q < queue.length; q++) {
       const i = queue[q]!;
-      if (!expand[q]) continue;
       const e = this.entities[i]!;
       for (const c of neighbors(children, i)) visit(c, true);
       for (const c of neighbors(feedsDown, i)) visit(c, true);
       for (const l of neighbors(linksDown, i)) {
         const lower = linkLower[l]!;
         const le = this.entities[lower]!;
-        // A port reached over the fabric brings its node (not the node's contents) and paired GPU.
-        visit(lower, false);
+        // A switch below is walked further; a port reached over the fabric brings its node (not
+        // the node's contents) and its paired GPU.
+        visit(lower, le.kind === "switch");
         if (le.kind === "nic" || le.kind === "dpu") {
           visit(le.parent, false);
           const gpu = affinity[lower]!;
           if (gpu >= 0) visit(gpu, false);
-        } else if (le.kind === "switch") {
-          seen[lower] = 1;
-          queue.push(lower);
-          expand.push(true);
         }
       }
       if (e.kind === "nvlinkDomain") for (const m of neighbors(domainMembers, i)) visit(m, false);
