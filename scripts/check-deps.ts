@@ -19,7 +19,19 @@ const ALLOWED: Record<string, string[]> = {
   tenancy: ["store", "model"],
   api: ["model", "store", "telemetry", "kpi", "power", "placement", "integrations", "aiops", "tenancy"],
   console: [],
-  cli: ["api", "model", "store", "telemetry", "kpi", "power", "placement", "integrations", "aiops", "tenancy", "sim"],
+  cli: [
+    "api",
+    "model",
+    "store",
+    "telemetry",
+    "kpi",
+    "power",
+    "placement",
+    "integrations",
+    "aiops",
+    "tenancy",
+    "sim",
+  ],
   sim: ["model"],
 };
 
@@ -51,11 +63,19 @@ for (const pkg of readdirSync(packagesDir)) {
       const where = `${relative(root, file)}:${line}`;
       const ours = /^@flightdeck\/([^/]+)(\/.*)?$/.exec(spec);
       if (ours) {
-        if (ours[2]) problems.push(`${where}: imports "${spec}": use the package's public entry "@flightdeck/${ours[1]}"`);
+        if (ours[2])
+          problems.push(
+            `${where}: imports "${spec}": use the package's public entry "@flightdeck/${ours[1]}"`,
+          );
         if (ours[1] !== pkg && !allowed.has(ours[1]!)) {
-          problems.push(`${where}: ${pkg} may not import @flightdeck/${ours[1]} (allowed: ${[...allowed].join(", ") || "none"})`);
+          problems.push(
+            `${where}: ${pkg} may not import @flightdeck/${ours[1]} (allowed: ${[...allowed].join(", ") || "none"})`,
+          );
         }
-      } else if (spec.startsWith(".") && relative(join(packagesDir, pkg), join(file, "..", spec)).startsWith("..")) {
+      } else if (
+        spec.startsWith(".") &&
+        relative(join(packagesDir, pkg), join(file, "..", spec)).startsWith("..")
+      ) {
         problems.push(`${where}: reaches into another package with "${spec}"`);
       }
     }
