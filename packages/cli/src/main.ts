@@ -32,6 +32,12 @@ interface EntityJson {
 const entityRows = (items: EntityJson[]) =>
   items.map((e) => [e.id, e.type, e.org, e.parent, e.side, e.limitWatts === null ? null : kw(e.limitWatts)]);
 const ENTITY_HEADERS = ["ID", "TYPE", "ORG", "PARENT", "SIDE", "LIMIT"];
+const printPage = (opts: Out, page: { total: number; items: EntityJson[] }): void =>
+  print(
+    opts,
+    page,
+    () => `${table(ENTITY_HEADERS, entityRows(page.items))}\n${page.items.length} of ${page.total}`,
+  );
 
 export function program(): Command {
   const cli = new Command("flightdeck")
@@ -176,11 +182,7 @@ export function program(): Command {
           total: number;
           items: EntityJson[];
         };
-        print(
-          client(),
-          res,
-          () => `${table(ENTITY_HEADERS, entityRows(res.items))}\n${res.items.length} of ${res.total}`,
-        );
+        printPage(client(), res);
       });
   }
   topo
@@ -223,11 +225,7 @@ export function program(): Command {
         total: number;
         items: EntityJson[];
       };
-      print(
-        client(),
-        res,
-        () => `${table(ENTITY_HEADERS, entityRows(res.items))}\n${res.items.length} of ${res.total}`,
-      );
+      printPage(client(), res);
     });
 
   cli

@@ -10,7 +10,7 @@ import { RackBuilder, type RackDeviceGroup, rackCapacity } from "./build-racks.t
 import { GraphBuilder } from "./builder.ts";
 import { builtinCatalog, type Catalog, type NodeSpec } from "./catalog.ts";
 import type { DocPath, FactoryDoc, RackGroupDoc } from "./document.ts";
-import type { FactoryGraph } from "./graph.ts";
+import { ENTITY_KINDS, type FactoryGraph } from "./graph.ts";
 import { expandPattern, substitute } from "./pattern.ts";
 import type { ProblemList } from "./problems.ts";
 
@@ -311,18 +311,8 @@ export function buildFactory(doc: FactoryDoc, problems: ProblemList): BuildResul
   }
 
   const graph = b.finish();
-  for (const kind of [
-    "hall",
-    "row",
-    "rack",
-    "node",
-    "gpu",
-    "nic",
-    "dpu",
-    "power",
-    "switch",
-    "nvlinkDomain",
-  ] as const) {
+  for (const kind of ENTITY_KINDS) {
+    if (kind === "site") continue;
     summary.counts[kind] = graph.countOf(kind);
   }
   for (const e of graph.ofKind("power")) {

@@ -18,6 +18,21 @@ export type EntityKind =
   | "switch"
   | "nvlinkDomain";
 
+/** Every kind of entity, containers first. */
+export const ENTITY_KINDS: readonly EntityKind[] = [
+  "site",
+  "hall",
+  "row",
+  "rack",
+  "node",
+  "gpu",
+  "nic",
+  "dpu",
+  "power",
+  "switch",
+  "nvlinkDomain",
+];
+
 /** One entity. `id` is stable across revisions as long as its name and place stay. */
 export interface Entity {
   readonly index: number;

@@ -1,7 +1,7 @@
 /** Topology queries, always through the org-scoped accessor of the caller. */
 
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { EntityKind } from "@flightdeck/model";
+import { ENTITY_KINDS, type EntityKind } from "@flightdeck/model";
 import { type ScopedTopology, scopeTopology } from "@flightdeck/tenancy";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
@@ -12,20 +12,7 @@ import { entityJson } from "../serialize.ts";
 import type { FactoryState } from "../state.ts";
 
 const tags = ["topology"];
-const KINDS = [
-  "site",
-  "hall",
-  "row",
-  "rack",
-  "node",
-  "gpu",
-  "nic",
-  "dpu",
-  "power",
-  "switch",
-  "nvlinkDomain",
-] as const;
-const KindSchema = Type.Union(KINDS.map((k) => Type.Literal(k)));
+const KindSchema = Type.Union(ENTITY_KINDS.map((k) => Type.Literal(k)));
 
 const ListQuery = Type.Object(
   {
