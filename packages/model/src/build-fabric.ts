@@ -92,22 +92,12 @@ export function buildFabric(
     });
 
   const spineDown = pods > 1 ? down : spec.ports;
-  b.reserveLinks(
-    countLinks(
-      racks,
-      unitRacks,
-      units,
-      podUnits,
-      pods,
-      groups,
-      railOptimized,
-      portCount,
-      down,
-      up,
-      spineDown,
-      spec.ports,
-    ),
+  const size = fabricSize(
+    { racks, portCount, unitRacks, units, podUnits, pods, groups, railOptimized },
+    spec.ports,
   );
+  b.reserveEntities(size.switches);
+  b.reserveLinks(size.links);
 
   const stats: FabricStats = { leaves: 0, spines: 0, cores: 0, endpoints: 0 };
   // leavesByGroup[pod][group] = leaf indexes
@@ -215,21 +205,26 @@ function unitPortCount(
   return n;
 }
 
-/** How many links `buildFabric` will make (as `spread` makes them when the switches are distinct). */
-function countLinks(
-  racks: readonly FabricRack[],
-  unitRacks: number,
-  units: number,
-  podUnits: number,
-  pods: number,
-  groups: number,
-  railOptimized: boolean,
-  portCount: Int32Array,
-  down: number,
-  up: number,
-  spineDown: number,
-  ports: number,
-): number {
+/** How a fabric's racks are grouped: into units of `unitRacks`, units into pods, ports into groups. */
+interface FabricLayout {
+  racks: readonly FabricRack[];
+  /** Endpoint ports per fabric node. */
+  portCount: Int32Array;
+  unitRacks: number;
+  units: number;
+  podUnits: number;
+  pods: number;
+  /** Rails when rail-optimized, else one. */
+  groups: number;
+  railOptimized: boolean;
+}
+
+/** How many switches and links `buildFabric` makes (links as `spread` makes them for distinct switches). */
+function fabricSize(layout: FabricLayout, ports: number): { switches: number; links: number } {
+  const { racks, portCount, unitRacks, units, podUnits, pods, groups, railOptimized } = layout;
+  const down = Math.floor(ports / 2);
+  const up = ports - down;
+  const spineDown = pods > 1 ? down : ports;
   let links = 0;
   let leaves = 0;
   // Leaves per pod and group.
@@ -245,7 +240,7 @@ function countLinks(
       leaves += count;
     }
   }
-  if (leaves <= 1) return links;
+  if (leaves <= 1) return { switches: leaves, links };
   let spines = 0;
   for (let p = 0; p < pods; p++) {
     for (let g = 0; g < groups; g++) {
@@ -256,11 +251,13 @@ function countLinks(
       links += n * Math.min(up, count);
     }
   }
+  let cores = 0;
   if (pods > 1) {
     const spineUp = ports - spineDown;
-    links += spines * Math.min(spineUp, Math.ceil((spines * spineUp) / ports));
+    cores = Math.ceil((spines * spineUp) / ports);
+    links += spines * Math.min(spineUp, cores);
   }
-  return links;
+  return { switches: leaves + spines + cores, links };
 }
 
 /** Spreads each lower switch's `uplinks` cables round-robin over `uppers`, aggregating parallel cables. */
