@@ -34,6 +34,19 @@ export {
 export { DRIVER_VERSION, gpuUuid, pciBusId } from "./devices.ts";
 export { createDcgmExporter, type DcgmExporter, type DcgmExporterOptions } from "./exporters/dcgm.ts";
 export { DCGM_FIELDS, type DcgmField, type DcgmFieldSet, dcgmFields } from "./exporters/dcgm-fields.ts";
+export {
+  COOLING_MAX_RISE_C,
+  COOLING_RISE_C_PER_S,
+  FAULT_KINDS,
+  FaultError,
+  type FaultKind,
+  type FaultRecord,
+  type FaultRequest,
+  type FaultState,
+  injectFault,
+  NVLINK_ERRORS_PER_S,
+  STRAGGLER_FACTOR,
+} from "./faults.ts";
 export { MAX_Q_POWER_FRACTION, THERMAL_TIME_CONSTANT_S, tick } from "./physics.ts";
 export { PSU_EFFICIENCY } from "./power-tree.ts";
 export { type RunningSim, SimLoadError, type SimOptions, startSim, TICK_SECONDS } from "./run.ts";

@@ -4,6 +4,7 @@
  * seeded generator, consumed in slot order. Sources and assumptions: docs/twin.md.
  */
 import { CAP_DRAW_RATIO, relativeThroughput, THROUGHPUT_CURVE } from "./calibration.ts";
+import { STRAGGLER_FACTOR, stepFaults } from "./faults.ts";
 import { nodeOverhead, rollUpPower } from "./power-tree.ts";
 import { type FactoryState, MEM_TEMP_OFFSET_C, PROFILE_MAX_Q } from "./state.ts";
 import { DYNAMIC_POWER_SHARE, stepWorkload, WORK_DECODE, WORK_IDLE } from "./workload.ts";
@@ -29,7 +30,9 @@ export function tick(state: FactoryState, dtSeconds: number): void {
   if (!(dtSeconds > 0) || !Number.isFinite(dtSeconds))
     throw new Error(`tick: dtSeconds must be > 0, got ${dtSeconds}`);
   const { topo, gpu, workload } = state;
+  stepFaults(state, dtSeconds);
   stepWorkload(workload, state.prng, dtSeconds, gpu.utilization);
+  const { offBus, straggler } = state.faults;
 
   const heat = 1 - Math.exp(-dtSeconds / THERMAL_TIME_CONSTANT_S);
   const dtNs = dtSeconds * 1e9;
@@ -49,11 +52,21 @@ export function tick(state: FactoryState, dtSeconds: number): void {
     let utilSum = 0;
     for (let g = start; g < end; g++) {
       const { spec, info } = models[topo.gpuModel[g]!]!;
+      const temp = gpuTempC[g]!;
+      if (offBus[g]! > 0) {
+        // Off the bus (Xid 79): no draw, no work, cooling toward the inlet.
+        powerWatts[g] = 0;
+        throughputRel[g] = 0;
+        smClockMHz[g] = 0;
+        gpuTempC[g] = temp + (inlet - temp) * heat;
+        memTempC[g] = memTempC[g]! + (inlet - memTempC[g]!) * heat;
+        continue;
+      }
       const u = utilization[g]!;
       const kind = kinds[g]!;
-      const temp = gpuTempC[g]!;
       const hot = temp > info.slowdownTempC;
-      const throttle = hot ? Math.max(THROTTLE_FLOOR, 1 - THROTTLE_PER_C * (temp - info.slowdownTempC)) : 1;
+      const thermal = hot ? Math.max(THROTTLE_FLOOR, 1 - THROTTLE_PER_C * (temp - info.slowdownTempC)) : 1;
+      const throttle = straggler[g]! > 0 ? thermal * STRAGGLER_FACTOR : thermal;
       const dynamic = u * (spec.maxWatts - spec.idleWatts) * DYNAMIC_POWER_SHARE[kind as 0 | 1 | 2];
       const demand = spec.idleWatts + dynamic;
       const cap = capWatts[g]!;

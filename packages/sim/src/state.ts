@@ -1,9 +1,10 @@
 /**
  * The live state of the twin: one typed array per quantity, indexed by GPU, node, rack or power
  * device slot (see topology.ts). Counters are monotonic like their DCGM namesakes; `tick`
- * (physics.ts) is the only writer apart from the setters below.
+ * (physics.ts) is the only writer apart from the setters below and `injectFault` (faults.ts).
  */
 import type { Catalog, FactoryGraph } from "@flightdeck/model";
+import { createFaultState, type FaultState } from "./faults.ts";
 import { nodeOverhead, rollUpPower } from "./power-tree.ts";
 import { createPrng, nextFloat, type Prng } from "./prng.ts";
 import { buildTopology, type SimTopology } from "./topology.ts";
@@ -64,6 +65,8 @@ export interface FactoryState {
   /** Input power of every power device, by power slot. */
   readonly powerWatts: Float64Array;
   readonly workload: WorkloadState;
+  /** Injected faults and their effects (faults.ts). */
+  readonly faults: FaultState;
   readonly prng: Prng;
   readonly seed: number;
   /** Seconds of sim time since start. */
@@ -150,6 +153,7 @@ export function createState(graph: FactoryGraph, catalog: Catalog, options: Stat
     rackInletC,
     powerWatts: new Float64Array(topo.powerCount),
     workload,
+    faults: createFaultState(n, topo.rackCount),
     prng,
     seed,
     timeSeconds: 0,

@@ -3,14 +3,13 @@
  * every power device really carries and how much energy the GPUs really used. A real factory has
  * no such endpoint; the control plane must never read it.
  */
+import type { FaultRecord } from "./faults.ts";
 import { PSU_EFFICIENCY } from "./power-tree.ts";
 import type { FactoryState } from "./state.ts";
 
-/** A fault the twin has injected (none yet: fault injection comes later). */
-export interface TruthFault {
-  kind: string;
-  target: string;
-  sinceSeconds: number;
+/** A fault the twin has injected: its record and whether its effect is still on. */
+export interface TruthFault extends FaultRecord {
+  active: boolean;
 }
 
 /** The `/sim/truth` document. */
@@ -29,6 +28,7 @@ export interface Truth {
   power: Record<string, number>;
   /** Σ watts per device kind (feed, switchboard, floorPdu, rackPdu, busway, powerShelf, …). */
   levels: Record<string, number>;
+  /** Every fault injected so far, in injection order. */
   faults: TruthFault[];
 }
 
@@ -61,6 +61,6 @@ export function truthOf(state: FactoryState): Truth {
     gpuEnergyJoules: energyMj / 1000,
     power,
     levels,
-    faults: [],
+    faults: state.faults.records.map((f, i) => ({ ...f, active: state.faults.active[i]! })),
   };
 }

@@ -72,6 +72,7 @@ export function createDcgmExporter(state: FactoryState, options: DcgmExporterOpt
       const end = topo.nodeGpuStart[node + 1]!;
       if (end === start) return Buffer.alloc(0);
       const labels = labelsOf(node);
+      const offBus = state.faults.offBus;
       let labelBytes = 0;
       for (const l of labels) labelBytes += l.length;
       let need = 0;
@@ -83,6 +84,7 @@ export function createDcgmExporter(state: FactoryState, options: DcgmExporterOpt
         const name = names[f]!;
         out.bytes(headers[f]!);
         for (let g = start; g < end; g++) {
+          if (offBus[g]! > 0) continue; // fallen off the bus (Xid 79): DCGM no longer sees it
           out.bytes(name);
           out.bytes(labels[g - start]!);
           const v = field.value(state, g);
