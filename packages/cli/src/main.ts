@@ -5,7 +5,7 @@ import { formatProblem, loadFactoryFile } from "@flightdeck/model";
 import { Command, InvalidArgumentError } from "commander";
 import { ApiProblem, type ClientOptions, call } from "./client.ts";
 import { serve } from "./serve.ts";
-import { runSim } from "./sim.ts";
+import { runSim, type SimCommandOptions } from "./sim.ts";
 import { kw, table } from "./table.ts";
 
 const int = (value: string): number => {
@@ -72,18 +72,9 @@ export function program(): Command {
     .option("--targets-file <path>", "write the Prometheus file_sd targets here")
     .option("--seed <n>", "seed of every random draw", int, 1)
     .option("--speed <x>", "sim seconds per wall second", Number, 1)
-    .action(
-      async (o: {
-        factory: string;
-        port: number;
-        host: string;
-        targetsFile?: string;
-        seed: number;
-        speed: number;
-      }) => {
-        await runSim(o);
-      },
-    );
+    .action(async (o: SimCommandOptions) => {
+      await runSim(o);
+    });
 
   cli
     .command("validate <file>")

@@ -89,37 +89,10 @@ export function powerDemand(
   const n = b.size;
   const demand = new Float64Array(n);
   const { from, to } = b.feedEdges();
-  const edges = from.length;
   // A power device's parent in the chain: the last edge into it.
   const parentOf = new Int32Array(n).fill(-1);
-  // Edges come in runs with the same downstream end; a node's upstream devices are one run
-  // when it was fed all at once (as the build does), else the general way below is taken.
-  const seen = new Uint8Array(n);
-  // Sides of a node's upstream devices (reused from node to node).
-  const sides: (string | null)[] = [];
-  let contiguous = true;
-  for (let e = 0; e < edges; ) {
-    const down = to[e]!;
-    let end = e + 1;
-    while (end < edges && to[end] === down) end++;
-    const kind = entities[down]!.kind;
-    if (kind === "power") parentOf[down] = from[end - 1]!;
-    else if (kind === "node") {
-      if (seen[down]) {
-        contiguous = false;
-        break;
-      }
-      seen[down] = 1;
-      for (let k = e; k < end; k++) sides[k - e] = entities[from[k]!]!.side;
-      addNodeDemand(demand, nodeWatts(down), from, e, sides, end - e, redundant);
-    }
-    e = end;
-  }
-  if (!contiguous) {
-    demand.fill(0);
-    spreadNodeDemand(b, demand, nodeWatts, redundant);
-    for (let e = 0; e < edges; e++) if (entities[to[e]!]!.kind === "power") parentOf[to[e]!] = from[e]!;
-  }
+  for (let e = 0; e < from.length; e++) if (entities[to[e]!]!.kind === "power") parentOf[to[e]!] = from[e]!;
+  spreadNodeDemand(b, demand, nodeWatts, redundant);
   // Power devices are created parents first, so a reverse pass sums children before parents.
   for (let i = n - 1; i >= 0; i--) {
     const p = parentOf[i]!;
@@ -156,7 +129,7 @@ function addNodeDemand(
   }
 }
 
-/** `powerDemand`'s node shares for edges in any order: nodes by first edge, devices in edge order. */
+/** Node shares on their upstream devices, for edges in any order: nodes by first edge, devices in edge order. */
 function spreadNodeDemand(
   b: GraphBuilder,
   demand: Float64Array,

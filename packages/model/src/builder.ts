@@ -35,73 +35,48 @@ type MutableEntity = { -readonly [K in keyof Entity]: Entity[K] };
 export type EntityInit = Pick<Entity, "kind" | "name" | "parent"> &
   Partial<Omit<MutableEntity, "index" | "id">>;
 
-/** A growable Int32Array (doubling): edge lists of a million entries without boxed numbers. */
-export class IntList {
-  data: Int32Array;
-  length = 0;
+/**
+ * A growable typed array (doubling): edge lists of a million entries without boxed numbers. Each
+ * call makes its own class, so each element type keeps monomorphic code in hot loops.
+ */
+function growableList<A extends Int32Array | Float64Array>(make: (capacity: number) => A) {
+  return class {
+    data: A;
+    length = 0;
 
-  constructor(capacity = 256) {
-    this.data = new Int32Array(capacity);
-  }
-
-  push(value: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
+    constructor(capacity = 256) {
+      this.data = make(capacity);
     }
-    this.data[this.length++] = value;
-  }
 
-  /** Makes room for `extra` more values, so that the list grows once instead of doubling. */
-  reserve(extra: number): void {
-    const needed = this.length + extra;
-    if (needed > this.data.length) {
-      const next = new Int32Array(needed);
+    push(value: number): void {
+      if (this.length === this.data.length) this.grow(this.data.length * 2);
+      this.data[this.length++] = value;
+    }
+
+    /** Makes room for `extra` more values, so that the list grows once instead of doubling. */
+    reserve(extra: number): void {
+      if (this.length + extra > this.data.length) this.grow(this.length + extra);
+    }
+
+    /** The values so far as a view (no copy); later pushes may or may not show through. */
+    view(): A {
+      return this.data.subarray(0, this.length) as A;
+    }
+
+    private grow(capacity: number): void {
+      const next = make(capacity);
       next.set(this.data.subarray(0, this.length));
       this.data = next;
     }
-  }
-
-  /** The values so far as a view (no copy); later pushes may or may not show through. */
-  view(): Int32Array {
-    return this.data.subarray(0, this.length);
-  }
+  };
 }
 
-/** A growable Float64Array (doubling). */
-export class FloatList {
-  data: Float64Array;
-  length = 0;
-
-  constructor(capacity = 256) {
-    this.data = new Float64Array(capacity);
-  }
-
-  push(value: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = value;
-  }
-
-  /** Makes room for `extra` more values. */
-  reserve(extra: number): void {
-    const needed = this.length + extra;
-    if (needed > this.data.length) {
-      const next = new Float64Array(needed);
-      next.set(this.data.subarray(0, this.length));
-      this.data = next;
-    }
-  }
-
-  /** The values so far as a view (no copy). */
-  view(): Float64Array {
-    return this.data.subarray(0, this.length);
-  }
-}
+/** A growable Int32Array. */
+export const IntList = growableList((n) => new Int32Array(n));
+export type IntList = InstanceType<typeof IntList>;
+/** A growable Float64Array. */
+export const FloatList = growableList((n) => new Float64Array(n));
+export type FloatList = InstanceType<typeof FloatList>;
 
 export class GraphBuilder {
   /** The entities so far: the first `size` (beyond that, room reserved for more until `finish`). */
