@@ -6,9 +6,21 @@
  * the same seed and the same faults at the same sim times give the same state.
  */
 import type { FactoryState } from "./state.ts";
+import { nodesUnderLeaves } from "./topology.ts";
 
 /** The kinds of fault the twin can inject. */
-export const FAULT_KINDS = ["xid79", "xid48", "xid94", "xid95", "xid74", "straggler", "cooling"] as const;
+export const FAULT_KINDS = [
+  "xid79",
+  "xid48",
+  "xid94",
+  "xid95",
+  "xid74",
+  "straggler",
+  "cooling",
+  "leafDegraded",
+  "feedLoss",
+  "bmcUnreachable",
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** A fault as recorded (and as `/sim/truth` lists it). */
@@ -16,7 +28,10 @@ export interface FaultRecord {
   /** `fault-1`, `fault-2`, … in injection order. */
   id: string;
   kind: FaultKind;
-  /** Entity id: `gpu:NODE/ORDINAL`, or `rack:NAME` for cooling. */
+  /**
+   * Entity id: `gpu:NODE/ORDINAL`; `rack:NAME` for cooling; `switch:NAME` (a leaf) for
+   * leafDegraded; `power:NAME` for feedLoss; `node:NAME` for bmcUnreachable.
+   */
   target: string;
   /** Sim time the fault started. */
   atSeconds: number;
@@ -44,7 +59,7 @@ export class FaultError extends Error {
 /** Active faults as per-slot counts (several faults may hit one slot), plus the record. */
 export interface FaultState {
   records: FaultRecord[];
-  /** Slot of each record's target (GPU slot, or rack slot for cooling), by record. */
+  /** Slot of each record's target (GPU, rack, power device or node slot; graph index of a switch). */
   slots: number[];
   /** Whether each record's effect is still on. */
   active: boolean[];
@@ -58,7 +73,44 @@ export interface FaultState {
   coolingLost: Uint16Array;
   /** How far each rack's inlet sits above where it would be without cooling faults, °C. */
   rackInletRiseC: Float32Array;
+  /** Degraded leaf switches, by graph index: every job with a node under one slows. */
+  leafDegraded: Map<number, number>;
+  /** Power devices that lost their input (feedLoss), by power slot. */
+  powerLost: Uint16Array;
+  /**
+   * Power devices without power, by power slot: lost themselves, or every device feeding them
+   * is dead. Recomputed when a feedLoss starts or clears.
+   */
+  powerDead: Uint8Array;
+  /** Nodes whose every feeding device is dead: no power at all. */
+  nodeUnpowered: Uint8Array;
+  /** Nodes whose BMC does not answer (bmcUnreachable). */
+  bmcUnreachable: Uint16Array;
+  /** Kernel log events (Xid lines) not yet sent by the syslog sender, oldest first. */
+  kernelLog: KernelLogEvent[];
+  /** Events dropped because nobody drained the log in time. */
+  kernelLogDropped: number;
 }
+
+/** A kernel log event a fault causes on its node: an NVRM Xid line for a GPU. */
+export interface KernelLogEvent {
+  atSeconds: number;
+  nodeSlot: number;
+  gpuSlot: number;
+  xid: number;
+  /** Id of the fault that caused it. */
+  faultId: string;
+}
+
+/** Kernel log events kept for the syslog sender before the oldest are dropped. */
+export const KERNEL_LOG_CAPACITY = 10_000;
+
+/**
+ * How much slower the collective communication of a job crossing a degraded leaf runs: a link
+ * flapping or trained down to a quarter of its lanes (assumption) — step time grows with the
+ * job's communication share (workload.ts).
+ */
+export const LEAF_DEGRADED_BANDWIDTH = 0.25;
 
 /** A straggler's clock and throughput relative to a healthy GPU (assumption: "about half"). */
 export const STRAGGLER_FACTOR = 0.5;
@@ -70,7 +122,12 @@ export const COOLING_MAX_RISE_C = 25;
 export const NVLINK_ERRORS_PER_S = [40, 8, 4] as const;
 
 /** No faults, for a state of `gpuCount` GPUs and `rackCount` racks. */
-export function createFaultState(gpuCount: number, rackCount: number): FaultState {
+export function createFaultState(
+  gpuCount: number,
+  rackCount: number,
+  powerCount = 0,
+  nodeCount = 0,
+): FaultState {
   return {
     records: [],
     slots: [],
@@ -80,6 +137,13 @@ export function createFaultState(gpuCount: number, rackCount: number): FaultStat
     nvlinkFailing: new Uint16Array(gpuCount),
     coolingLost: new Uint16Array(rackCount),
     rackInletRiseC: new Float32Array(rackCount),
+    leafDegraded: new Map(),
+    powerLost: new Uint16Array(powerCount),
+    powerDead: new Uint8Array(powerCount),
+    nodeUnpowered: new Uint8Array(nodeCount),
+    bmcUnreachable: new Uint16Array(nodeCount),
+    kernelLog: [],
+    kernelLogDropped: 0,
   };
 }
 
@@ -108,6 +172,18 @@ export function injectFault(state: FactoryState, request: FaultRequest): FaultRe
   if (kind === "cooling") {
     slot = entity?.kind === "rack" ? topo.rackEntity.indexOf(entity.index) : -1;
     if (slot < 0) throw new FaultError(400, `target: ${JSON.stringify(target)} is not a rack (rack:NAME)`);
+  } else if (kind === "leafDegraded") {
+    const isLeaf = entity?.kind === "switch" && nodesUnderLeaves(topo).has(entity.index);
+    if (!isLeaf)
+      throw new FaultError(400, `target: ${JSON.stringify(target)} is not a leaf switch with nodes under it`);
+    slot = entity.index;
+  } else if (kind === "feedLoss") {
+    slot = entity?.kind === "power" ? topo.powerEntity.indexOf(entity.index) : -1;
+    if (slot < 0)
+      throw new FaultError(400, `target: ${JSON.stringify(target)} is not a power device (power:NAME)`);
+  } else if (kind === "bmcUnreachable") {
+    slot = entity?.kind === "node" ? topo.nodeEntity.indexOf(entity.index) : -1;
+    if (slot < 0) throw new FaultError(400, `target: ${JSON.stringify(target)} is not a node (node:NAME)`);
   } else {
     slot = entity?.kind === "gpu" ? topo.gpuEntity.indexOf(entity.index) : -1;
     if (slot < 0) throw new FaultError(400, `target: ${JSON.stringify(target)} is not a GPU (gpu:NODE/N)`);
@@ -125,10 +201,20 @@ export function injectFault(state: FactoryState, request: FaultRequest): FaultRe
   faults.slots.push(slot);
   faults.active.push(true);
   const { gpu } = state;
+  const logXid = (xid: number) => {
+    gpu.xidLast[slot] = xid;
+    pushKernelLog(faults, {
+      atSeconds: state.timeSeconds,
+      nodeSlot: topo.gpuNode[slot]!,
+      gpuSlot: slot,
+      xid,
+      faultId: record.id,
+    });
+  };
   switch (record.kind) {
     case "xid79":
       faults.offBus[slot]!++;
-      gpu.xidLast[slot] = 79;
+      logXid(79);
       break;
     case "xid48":
     case "xid94":
@@ -136,12 +222,22 @@ export function injectFault(state: FactoryState, request: FaultRequest): FaultRe
       gpu.eccDbeVolatile[slot]!++;
       gpu.eccDbeAggregate[slot]!++;
       gpu.rowRemapUncorrectable[slot]!++;
-      gpu.xidLast[slot] = Number(record.kind.slice(3));
+      logXid(Number(record.kind.slice(3)));
       break;
     case "xid74":
       faults.nvlinkFailing[slot]!++;
       gpu.nvlinkRecoveryErrors[slot]!++;
-      gpu.xidLast[slot] = 74;
+      logXid(74);
+      break;
+    case "leafDegraded":
+      faults.leafDegraded.set(slot, (faults.leafDegraded.get(slot) ?? 0) + 1);
+      break;
+    case "feedLoss":
+      faults.powerLost[slot]!++;
+      updatePowerDead(state);
+      break;
+    case "bmcUnreachable":
+      faults.bmcUnreachable[slot]!++;
       break;
     case "straggler":
       faults.straggler[slot]!++;
@@ -170,6 +266,15 @@ export function stepFaults(state: FactoryState, dtSeconds: number): void {
     else if (kind === "xid74") faults.nvlinkFailing[slot]!--;
     else if (kind === "straggler") faults.straggler[slot]!--;
     else if (kind === "cooling") faults.coolingLost[slot]!--;
+    else if (kind === "bmcUnreachable") faults.bmcUnreachable[slot]!--;
+    else if (kind === "leafDegraded") {
+      const left = (faults.leafDegraded.get(slot) ?? 1) - 1;
+      if (left > 0) faults.leafDegraded.set(slot, left);
+      else faults.leafDegraded.delete(slot);
+    } else if (kind === "feedLoss") {
+      faults.powerLost[slot]!--;
+      updatePowerDead(state);
+    }
   }
   const { gpu } = state;
   for (let g = 0; g < faults.nvlinkFailing.length; g++) {
@@ -186,5 +291,41 @@ export function stepFaults(state: FactoryState, dtSeconds: number): void {
     const next = rise < goal ? Math.min(goal, rise + step) : Math.max(goal, rise - step);
     faults.rackInletRiseC[r] = next;
     state.rackInletC[r]! += next - rise;
+  }
+}
+
+/** Appends a kernel log event, dropping the oldest beyond KERNEL_LOG_CAPACITY. */
+export function pushKernelLog(faults: FaultState, event: KernelLogEvent): void {
+  faults.kernelLog.push(event);
+  if (faults.kernelLog.length > KERNEL_LOG_CAPACITY) {
+    faults.kernelLog.shift();
+    faults.kernelLogDropped++;
+  }
+}
+
+/**
+ * Recomputes which power devices and nodes have no power: a device is dead when it lost its
+ * input, or when it has feeding devices and all of them are dead. Top-down over the roll-up order.
+ */
+export function updatePowerDead(state: FactoryState): void {
+  const { topo, faults } = state;
+  const { powerDead, powerLost, nodeUnpowered } = faults;
+  for (let i = topo.powerOrder.length - 1; i >= 0; i--) {
+    const d = topo.powerOrder[i]!;
+    const a = topo.powerUpStart[d]!;
+    const b = topo.powerUpStart[d + 1]!;
+    let dead = powerLost[d]! > 0;
+    if (!dead && b > a) {
+      dead = true;
+      for (let k = a; k < b; k++) if (powerDead[topo.powerUpItems[k]!] === 0) dead = false;
+    }
+    powerDead[d] = dead ? 1 : 0;
+  }
+  for (let n = 0; n < topo.nodeCount; n++) {
+    const a = topo.nodeFeedStart[n]!;
+    const b = topo.nodeFeedStart[n + 1]!;
+    let dead = b > a;
+    for (let k = a; k < b; k++) if (powerDead[topo.nodeFeedItems[k]!] === 0) dead = false;
+    nodeUnpowered[n] = dead ? 1 : 0;
   }
 }

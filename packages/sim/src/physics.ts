@@ -6,7 +6,7 @@
 import { CAP_DRAW_RATIO, relativeThroughput, THROUGHPUT_CURVE } from "./calibration.ts";
 import { STRAGGLER_FACTOR, stepFaults } from "./faults.ts";
 import { nodeOverhead, rollUpPower } from "./power-tree.ts";
-import { type FactoryState, MEM_TEMP_OFFSET_C, PROFILE_MAX_Q } from "./state.ts";
+import { applyPendingCaps, type FactoryState, MEM_TEMP_OFFSET_C, PROFILE_MAX_Q } from "./state.ts";
 import { DYNAMIC_POWER_SHARE, stepWorkload, WORK_DECODE, WORK_IDLE } from "./workload.ts";
 
 /** Time constant of GPU temperature: tens of seconds for a heatsink or cold plate (assumption). */
@@ -30,9 +30,10 @@ export function tick(state: FactoryState, dtSeconds: number): void {
   if (!(dtSeconds > 0) || !Number.isFinite(dtSeconds))
     throw new Error(`tick: dtSeconds must be > 0, got ${dtSeconds}`);
   const { topo, gpu, workload } = state;
+  applyPendingCaps(state);
   stepFaults(state, dtSeconds);
   stepWorkload(workload, state.prng, dtSeconds, gpu.utilization);
-  const { offBus, straggler } = state.faults;
+  const { offBus, straggler, nodeUnpowered } = state.faults;
 
   const heat = 1 - Math.exp(-dtSeconds / THERMAL_TIME_CONSTANT_S);
   const dtNs = dtSeconds * 1e9;
@@ -50,11 +51,12 @@ export function tick(state: FactoryState, dtSeconds: number): void {
     const inlet = rack >= 0 ? state.rackInletC[rack]! : 25;
     let gpuWatts = 0;
     let utilSum = 0;
+    const unpowered = nodeUnpowered[n] === 1;
     for (let g = start; g < end; g++) {
       const { spec, info } = models[topo.gpuModel[g]!]!;
       const temp = gpuTempC[g]!;
-      if (offBus[g]! > 0) {
-        // Off the bus (Xid 79): no draw, no work, cooling toward the inlet.
+      if (offBus[g]! > 0 || unpowered) {
+        // Off the bus (Xid 79) or without power: no draw, no work, cooling toward the inlet.
         powerWatts[g] = 0;
         throughputRel[g] = 0;
         smClockMHz[g] = 0;
@@ -101,7 +103,8 @@ export function tick(state: FactoryState, dtSeconds: number): void {
       utilSum += u;
     }
     const gpus = end - start;
-    if (gpus > 0) {
+    if (unpowered) state.nodePowerWatts[n] = 0;
+    else if (gpus > 0) {
       if (rack >= 0) {
         rackUtil[rack]! += utilSum;
         rackGpus[rack]! += gpus;
@@ -112,6 +115,10 @@ export function tick(state: FactoryState, dtSeconds: number): void {
   // Nodes without GPUs (NVLink switch trays, management) work as hard as their rack's GPUs.
   for (let n = 0; n < topo.nodeCount; n++) {
     if (topo.nodeGpuStart[n + 1]! > topo.nodeGpuStart[n]!) continue;
+    if (nodeUnpowered[n] === 1) {
+      state.nodePowerWatts[n] = 0;
+      continue;
+    }
     const rack = topo.nodeRack[n]!;
     const load = rack >= 0 && rackGpus[rack]! > 0 ? rackUtil[rack]! / rackGpus[rack]! : 0;
     state.nodePowerWatts[n] = nodeOverhead(topo.nodeOverheadWatts[n]!, load);

@@ -19,26 +19,42 @@ export function nodeOverhead(fullLoadWatts: number, load: number): number {
 }
 
 /**
- * Power devices: each node's input power (draw ÷ PSU efficiency) splits evenly over the devices
- * feeding it (its power supplies share the load); each device's total splits evenly over the
- * devices feeding it, deepest first, so every feed carries the sum of what it feeds.
+ * Power devices: each node's input power (draw ÷ PSU efficiency) splits evenly over the live
+ * devices feeding it (its power supplies share the load; when one side of an A/B pair dies the
+ * other carries it all); each device's total splits evenly over the live devices feeding it,
+ * deepest first, so every feed carries the sum of what it feeds.
  */
 export function rollUpPower(state: FactoryState): void {
   const { topo, powerWatts, nodePowerWatts } = state;
+  const dead = state.faults.powerDead;
   powerWatts.fill(0);
   for (let n = 0; n < topo.nodeCount; n++) {
     const a = topo.nodeFeedStart[n]!;
     const b = topo.nodeFeedStart[n + 1]!;
-    if (b === a) continue;
-    const share = nodePowerWatts[n]! / PSU_EFFICIENCY / (b - a);
-    for (let k = a; k < b; k++) powerWatts[topo.nodeFeedItems[k]!]! += share;
+    const live = liveCount(topo.nodeFeedItems, a, b, dead);
+    if (live === 0) continue;
+    const share = nodePowerWatts[n]! / PSU_EFFICIENCY / live;
+    for (let k = a; k < b; k++) {
+      const d = topo.nodeFeedItems[k]!;
+      if (dead[d] === 0) powerWatts[d]! += share;
+    }
   }
   for (let i = 0; i < topo.powerOrder.length; i++) {
     const d = topo.powerOrder[i]!;
     const a = topo.powerUpStart[d]!;
     const b = topo.powerUpStart[d + 1]!;
-    if (b === a) continue;
-    const share = powerWatts[d]! / (b - a);
-    for (let k = a; k < b; k++) powerWatts[topo.powerUpItems[k]!]! += share;
+    const live = liveCount(topo.powerUpItems, a, b, dead);
+    if (live === 0) continue;
+    const share = powerWatts[d]! / live;
+    for (let k = a; k < b; k++) {
+      const u = topo.powerUpItems[k]!;
+      if (dead[u] === 0) powerWatts[u]! += share;
+    }
   }
+}
+
+function liveCount(items: Int32Array, a: number, b: number, dead: Uint8Array): number {
+  let live = 0;
+  for (let k = a; k < b; k++) if (dead[items[k]!] === 0) live++;
+  return live;
 }

@@ -28,7 +28,15 @@ const MAX_BODY_BYTES = 64 * 1024;
 export interface SimServerSources {
   state: FactoryState;
   dcgm: DcgmExporter;
+  /**
+   * Further services on the same listener (Redfish, model servers, jobs), tried in order before
+   * the built-in paths; each answers and returns true when the path is its own.
+   */
+  handlers?: readonly SimHandler[];
 }
+
+/** A service on the twin's listener: answers `req` and returns true when `path` is its own. */
+export type SimHandler = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 
 /** An HTTP server (not yet listening) that serves the twin's endpoints. */
 export function createSimServer(sources: SimServerSources): Server {
@@ -41,9 +49,10 @@ export function createSimServer(sources: SimServerSources): Server {
   });
 }
 
-function route({ state, dcgm }: SimServerSources, req: IncomingMessage, res: ServerResponse): void {
+function route({ state, dcgm, handlers }: SimServerSources, req: IncomingMessage, res: ServerResponse): void {
   const text = "text/plain; charset=utf-8";
   const path = (req.url ?? "/").split("?")[0]!;
+  for (const handle of handlers ?? []) if (handle(req, res, path)) return;
   if (path === "/sim/faults" && req.method === "POST") {
     postFault(state, req, res);
     return;
@@ -61,6 +70,8 @@ function route({ state, dcgm }: SimServerSources, req: IncomingMessage, res: Ser
     const node = name === undefined ? undefined : state.topo.nodeSlotByName.get(name);
     if (node === undefined || state.topo.nodeGpuStart[node + 1] === state.topo.nodeGpuStart[node])
       send(res, 404, text, `no GPU node named ${JSON.stringify(name ?? m[1])}\n`);
+    // A node without power answers nothing: the scraper sees its connection drop.
+    else if (state.faults.nodeUnpowered[node] === 1) req.socket.destroy();
     else send(res, 200, PROMETHEUS_TEXT, dcgm.render(node));
   } else send(res, 404, text, `no such path: ${path}\n`);
 }
@@ -110,7 +121,7 @@ function decode(segment: string): string | undefined {
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+export function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.statusCode = status;
   res.setHeader("Content-Type", type);
   res.setHeader("Content-Length", typeof body === "string" ? Buffer.byteLength(body) : body.length);

@@ -69,6 +69,8 @@ export interface FactoryState {
   readonly faults: FaultState;
   readonly prng: Prng;
   readonly seed: number;
+  /** Cap changes ordered out of band (Redfish) that take effect after the control delay. */
+  readonly pendingCaps: PendingCap[];
   /** Seconds of sim time since start. */
   timeSeconds: number;
   ticks: number;
@@ -153,7 +155,8 @@ export function createState(graph: FactoryGraph, catalog: Catalog, options: Stat
     rackInletC,
     powerWatts: new Float64Array(topo.powerCount),
     workload,
-    faults: createFaultState(n, topo.rackCount),
+    faults: createFaultState(n, topo.rackCount, topo.powerCount, topo.nodeCount),
+    pendingCaps: [],
     prng,
     seed,
     timeSeconds: 0,
@@ -175,6 +178,49 @@ export function setGpuCapWatts(state: FactoryState, gpuSlot: number, capWatts: n
   const clamped = Math.min(spec.maxWatts, Math.max(spec.minWatts, capWatts));
   state.gpu.capWatts[gpuSlot] = clamped;
   return clamped;
+}
+
+/** A cap change waiting for its control delay to pass. */
+export interface PendingCap {
+  gpuSlot: number;
+  capWatts: number;
+  /** Sim time it takes effect. */
+  atSeconds: number;
+}
+
+/**
+ * How long a power limit set through the BMC takes to act on the GPU: the BMC relays it to the
+ * driver over its management channel, then the GPU's power controller settles. An assumption of a
+ * few seconds, between the in-band NVML call (immediate) and the slowest out-of-band paths.
+ */
+export const BMC_CAP_DELAY_SECONDS = 2;
+
+/**
+ * Orders a GPU's power limit to change `delaySeconds` of sim time from now (a Redfish PATCH);
+ * `tick` applies it, clamped as `setGpuCapWatts` does. A later order for the same GPU replaces an
+ * earlier one still waiting.
+ */
+export function scheduleGpuCap(
+  state: FactoryState,
+  gpuSlot: number,
+  capWatts: number,
+  delaySeconds = BMC_CAP_DELAY_SECONDS,
+): void {
+  const pending = state.pendingCaps;
+  for (let i = pending.length - 1; i >= 0; i--) if (pending[i]!.gpuSlot === gpuSlot) pending.splice(i, 1);
+  pending.push({ gpuSlot, capWatts, atSeconds: state.timeSeconds + delaySeconds });
+}
+
+/** Applies the pending cap changes whose time has come (called by `tick`). */
+export function applyPendingCaps(state: FactoryState): void {
+  const pending = state.pendingCaps;
+  if (pending.length === 0) return;
+  let kept = 0;
+  for (const p of pending) {
+    if (p.atSeconds <= state.timeSeconds) setGpuCapWatts(state, p.gpuSlot, p.capWatts);
+    else pending[kept++] = p;
+  }
+  pending.length = kept;
 }
 
 /** Sets a GPU's workload power profile (PROFILE_MAX_P or PROFILE_MAX_Q). */

@@ -175,3 +175,26 @@ function rollupOrder(count: number, upStart: Int32Array, upItems: Int32Array): I
   order.sort((a, b) => depth[b]! - depth[a]! || a - b);
   return Int32Array.from(order);
 }
+
+const leafCache = new WeakMap<SimTopology, Map<number, Int32Array>>();
+
+/**
+ * Leaf switches (graph index) → the node slots hanging off them through their NICs. Built on
+ * first use (a leaf fault or a job's placement), then cached for the topology.
+ */
+export function nodesUnderLeaves(topo: SimTopology): Map<number, Int32Array> {
+  let map = leafCache.get(topo);
+  if (map) return map;
+  const lists = new Map<number, number[]>();
+  for (let n = 0; n < topo.nodeCount; n++) {
+    if (topo.nodeGpuStart[n + 1] === topo.nodeGpuStart[n]) continue;
+    for (const leaf of topo.graph.leafSwitches(topo.nodeEntity[n]!)) {
+      const list = lists.get(leaf.index);
+      if (list) list.push(n);
+      else lists.set(leaf.index, [n]);
+    }
+  }
+  map = new Map([...lists].map(([leaf, nodes]) => [leaf, Int32Array.from(nodes)]));
+  leafCache.set(topo, map);
+  return map;
+}
