@@ -70,6 +70,9 @@ export function program(): Command {
     .option("--port <n>", "port", int, 7071)
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .option("--targets-file <path>", "write the Prometheus file_sd targets here")
+    .option("--scenario <file>", "jobs, inference services and faults on a timeline")
+    .option("--syslog <url>", "send the kernel log (Xid lines) to udp://HOST:PORT or tcp://HOST:PORT")
+    .option("--syslog-format <format>", "rfc5424 or rfc3164", "rfc5424")
     .option("--seed <n>", "seed of every random draw", int, 1)
     .option("--speed <x>", "sim seconds per wall second", Number, 1)
     .action(async (o: SimCommandOptions) => {

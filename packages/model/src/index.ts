@@ -23,6 +23,14 @@ export {
 export { diffGraphs, type EntityChange, type GraphDiff } from "./diff.ts";
 export type { DocPath, FactoryDoc } from "./document.ts";
 export { ENTITY_KINDS, type Entity, type EntityKind, FactoryGraph, type Link } from "./graph.ts";
-export { factorySchema, type LoadResult, loadFactory, loadFactoryFile } from "./load.ts";
+export {
+  compileSchema,
+  factorySchema,
+  type LoadResult,
+  loadFactory,
+  loadFactoryFile,
+  loadYamlDocument,
+  type YamlLoadResult,
+} from "./load.ts";
 export { expandPattern, PatternError, substitute } from "./pattern.ts";
-export { formatPath, formatProblem, type Problem, type Severity } from "./problems.ts";
+export { formatPath, formatProblem, type Problem, ProblemList, type Severity } from "./problems.ts";

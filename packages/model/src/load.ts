@@ -28,12 +28,7 @@ let compiled: ReturnType<Ajv2020["compile"]> | undefined;
 function validator(): ReturnType<Ajv2020["compile"]> {
   // Compiled once per process: compiling the schema costs more than validating a file. Ajv's
   // passes that tidy the generated code are skipped: they cost more than they save on one file.
-  compiled ??= new Ajv2020({
-    allErrors: true,
-    strict: true,
-    allowUnionTypes: true,
-    code: { optimize: false },
-  }).compile(factorySchema);
+  compiled ??= compileSchema(factorySchema);
   return compiled;
 }
 
@@ -47,6 +42,28 @@ export interface LoadResult {
 
 /** Loads a factory description from YAML text. Never throws for bad input. */
 export function loadFactory(text: string): LoadResult {
+  const result = loadYamlDocument<FactoryDoc, BuildResult>(text, validator(), buildFactory);
+  return result.ok ? { problems: result.problems, ok: true, doc: result.doc!, build: result.built! } : result;
+}
+
+/** The outcome of loading any YAML document against a schema, then checking what it means. */
+export interface YamlLoadResult<D, B> {
+  problems: Problem[];
+  ok: boolean;
+  doc?: D;
+  built?: B;
+}
+
+/**
+ * The pipeline every Flightdeck YAML document goes through: YAML syntax, then the compiled JSON
+ * Schema `validate`, then `check` (which adds problems located by document path). Problems carry
+ * their line and column; none of them throws. `doc` and `built` are set only when there is no error.
+ */
+export function loadYamlDocument<D, B>(
+  text: string,
+  validate: ReturnType<Ajv2020["compile"]>,
+  check: (doc: D, problems: ProblemList) => B,
+): YamlLoadResult<D, B> {
   const lines = new LineCounter();
   const yamlDoc = parseDocument(text, {
     lineCounter: lines,
@@ -78,15 +95,24 @@ export function loadFactory(text: string): LoadResult {
     });
     return finish(problems, lines, yamlDoc);
   }
-  const validate = validator();
   if (!validate(value)) {
     for (const p of schemaProblems(validate.errors ?? [])) problems.items.push(p);
     return finish(problems, lines, yamlDoc);
   }
-  const doc = value as FactoryDoc;
-  const build = buildFactory(doc, problems);
+  const doc = value as D;
+  const built = check(doc, problems);
   const result = finish(problems, lines, yamlDoc);
-  return result.ok ? { ...result, doc, build } : result;
+  return result.ok ? { ...result, doc, built } : result;
+}
+
+/** Compiles a JSON Schema (2020-12) the way the factory schema is compiled. */
+export function compileSchema(schema: Record<string, unknown>): ReturnType<Ajv2020["compile"]> {
+  return new Ajv2020({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+    code: { optimize: false },
+  }).compile(schema);
 }
 
 /** Loads a factory file from disk; a missing or unreadable file is one problem. */
@@ -126,7 +152,11 @@ function aliasPosition(
   return at === undefined ? {} : lines.linePos(at);
 }
 
-function finish(problems: ProblemList, lines: LineCounter, doc: Document): LoadResult {
+function finish(
+  problems: ProblemList,
+  lines: LineCounter,
+  doc: Document,
+): { problems: Problem[]; ok: boolean } {
   problems.dedupe();
   for (const p of problems.items) {
     if (p.line !== undefined || !p.path) continue;

@@ -17,7 +17,24 @@ export interface GpuModelInfo {
   slowdownTempC: number;
   fbTotalMiB: number;
   fbReservedMiB: number;
+  /** Dense BF16 tensor throughput at full clocks, FLOP/s: what training and prefill run on. */
+  denseBf16Flops: number;
+  /** HBM bandwidth, bytes/s: what decode runs on. */
+  hbmBytesPerSecond: number;
 }
+
+/**
+ * Dense BF16 FLOP/s and HBM bytes/s by GPU model, from NVIDIA's datasheets (the sparse figures
+ * halved): H100 SXM 989 TFLOPS, 3.35 TB/s; H200 SXM 989 TFLOPS, 4.8 TB/s; HGX B200 18 PFLOPS
+ * sparse FP16 per 8 GPUs (2.25 dense each), 8 TB/s; GB200 NVL72 360 PFLOPS sparse per 72 GPUs
+ * (2.5 dense each), 8 TB/s. A model missing here is scaled from the H100 by its maximum power.
+ */
+const PERFORMANCE: Record<string, { denseBf16Flops: number; hbmBytesPerSecond: number }> = {
+  "NVIDIA H100 80GB HBM3": { denseBf16Flops: 989e12, hbmBytesPerSecond: 3.35e12 },
+  "NVIDIA H200": { denseBf16Flops: 989e12, hbmBytesPerSecond: 4.8e12 },
+  "NVIDIA B200": { denseBf16Flops: 2.25e15, hbmBytesPerSecond: 8e12 },
+  "NVIDIA GB200": { denseBf16Flops: 2.5e15, hbmBytesPerSecond: 8e12 },
+};
 
 /**
  * Driver version reported in labels: the newest driver in the H100 captures
@@ -43,6 +60,10 @@ export function gpuModelInfo(spec: GpuSpec): GpuModelInfo {
     slowdownTempC: 85,
     fbTotalMiB,
     fbReservedMiB: Math.round(551 * (fbTotalMiB / 81_559)),
+    ...(PERFORMANCE[spec.model] ?? {
+      denseBf16Flops: 989e12 * (spec.maxWatts / 700),
+      hbmBytesPerSecond: 3.35e12 * (spec.maxWatts / 700),
+    }),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The digital twin: brings a factory description to life in a separate process and speaks only
- * the protocols real equipment speaks (dcgm-exporter pages today). Imports only @flightdeck/model;
+ * the protocols real equipment speaks (dcgm-exporter, vLLM and trainer pages, Redfish, syslog).
+ * Imports only @flightdeck/model;
  * the control plane never imports this package.
  *
  * @example Run it as a service:
@@ -34,6 +35,17 @@ export {
 export { DRIVER_VERSION, gpuUuid, pciBusId } from "./devices.ts";
 export { createDcgmExporter, type DcgmExporter, type DcgmExporterOptions } from "./exporters/dcgm.ts";
 export { DCGM_FIELDS, type DcgmField, type DcgmFieldSet, dcgmFields } from "./exporters/dcgm-fields.ts";
+export { renderTrainingPage } from "./exporters/training.ts";
+export {
+  createVllmStats,
+  recordFinishedRequest,
+  recordIteration,
+  renderVllmPage,
+  setLoad,
+  type VllmServerOptions,
+  type VllmServerStats,
+} from "./exporters/vllm.ts";
+export { extenderPlacer, podFor } from "./extender.ts";
 export {
   COOLING_MAX_RISE_C,
   COOLING_RISE_C_PER_S,
@@ -47,24 +59,55 @@ export {
   NVLINK_ERRORS_PER_S,
   STRAGGLER_FACTOR,
 } from "./faults.ts";
+export { createJobService } from "./job-service.ts";
+export {
+  candidateNodes,
+  createJobEngine,
+  firstFit,
+  idealStepSeconds,
+  type JobEngine,
+  type JobRuntime,
+  type JobTruth,
+  jobsTruth,
+  type Placer,
+  type Replica,
+  stepJobs,
+} from "./jobs.ts";
 export { MAX_Q_POWER_FRACTION, THERMAL_TIME_CONSTANT_S, tick } from "./physics.ts";
 export { PSU_EFFICIENCY } from "./power-tree.ts";
-export { type RunningSim, SimLoadError, type SimOptions, startSim, TICK_SECONDS } from "./run.ts";
-export { createSimServer, PROMETHEUS_TEXT, type SimServerSources } from "./server.ts";
+export { advance, type RunningSim, SimLoadError, type SimOptions, startSim, TICK_SECONDS } from "./run.ts";
 export {
+  type JobSpec,
+  loadScenario,
+  loadScenarioFile,
+  type Scenario,
+  ScenarioError,
+  scenarioSchema,
+} from "./scenario.ts";
+export { createSimServer, PROMETHEUS_TEXT, type SimHandler, type SimServerSources } from "./server.ts";
+export {
+  BMC_CAP_DELAY_SECONDS,
   createState,
   type FactoryState,
   type GpuState,
   PROFILE_MAX_P,
   PROFILE_MAX_Q,
   type StateOptions,
+  scheduleGpuCap,
   setGpuCapWatts,
   setGpuProfile,
 } from "./state.ts";
+export {
+  createSyslogSender,
+  type SyslogFormat,
+  type SyslogSender,
+  type SyslogSenderOptions,
+} from "./syslog.ts";
 export { type FileSdGroup, fileSdGroups, writeFileSd } from "./targets.ts";
 export type { SimTopology } from "./topology.ts";
+export { parseAzureTrace, readAzureTrace, TraceError } from "./trace.ts";
 export { type Truth, type TruthFault, truthOf } from "./truth.ts";
-export { WORK_COMPUTE, WORK_DECODE, WORK_IDLE, type WorkloadOptions } from "./workload.ts";
+export { WORK_COMPUTE, WORK_DECODE, WORK_IDLE, WORK_JOB, type WorkloadOptions } from "./workload.ts";
 
 /** Renders every GPU node's dcgm page once (as a scrape of the whole factory would); returns the bytes. */
 export function renderAllNodePages(state: FactoryState, exporter: DcgmExporter): number {

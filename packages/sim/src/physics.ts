@@ -7,7 +7,7 @@ import { CAP_DRAW_RATIO, relativeThroughput, THROUGHPUT_CURVE } from "./calibrat
 import { STRAGGLER_FACTOR, stepFaults } from "./faults.ts";
 import { nodeOverhead, rollUpPower } from "./power-tree.ts";
 import { applyPendingCaps, type FactoryState, MEM_TEMP_OFFSET_C, PROFILE_MAX_Q } from "./state.ts";
-import { DYNAMIC_POWER_SHARE, stepWorkload, WORK_DECODE, WORK_IDLE } from "./workload.ts";
+import { DECODE_POWER_SHARE, stepWorkload } from "./workload.ts";
 
 /** Time constant of GPU temperature: tens of seconds for a heatsink or cold plate (assumption). */
 export const THERMAL_TIME_CONSTANT_S = 30;
@@ -42,7 +42,7 @@ export function tick(state: FactoryState, dtSeconds: number): void {
   const rackUtil = new Float64Array(topo.rackCount);
   const rackGpus = new Float64Array(topo.rackCount);
   const { utilization, capWatts, powerWatts, profile, gpuTempC, memTempC, smClockMHz, throughputRel } = gpu;
-  const kinds = workload.kind;
+  const { computeShare } = workload;
 
   for (let n = 0; n < topo.nodeCount; n++) {
     const start = topo.nodeGpuStart[n]!;
@@ -65,11 +65,11 @@ export function tick(state: FactoryState, dtSeconds: number): void {
         continue;
       }
       const u = utilization[g]!;
-      const kind = kinds[g]!;
+      const share = computeShare[g]!;
       const hot = temp > info.slowdownTempC;
       const thermal = hot ? Math.max(THROTTLE_FLOOR, 1 - THROTTLE_PER_C * (temp - info.slowdownTempC)) : 1;
       const throttle = straggler[g]! > 0 ? thermal * STRAGGLER_FACTOR : thermal;
-      const dynamic = u * (spec.maxWatts - spec.idleWatts) * DYNAMIC_POWER_SHARE[kind as 0 | 1 | 2];
+      const dynamic = u * (spec.maxWatts - spec.idleWatts) * (share + (1 - share) * DECODE_POWER_SHARE);
       const demand = spec.idleWatts + dynamic;
       const cap = capWatts[g]!;
       const effectiveCap =
@@ -78,15 +78,12 @@ export function tick(state: FactoryState, dtSeconds: number): void {
       const wanted = spec.idleWatts + dynamic * throttle;
       const watts = Math.min(wanted, bound);
       // Compute-bound work follows the fitted curve in cap ÷ max; decode is flat while the cap
-      // stays above its own draw (FACTS.md), and follows the curve in cap ÷ draw below it.
-      const speed =
-        kind === WORK_IDLE
-          ? 1
-          : kind === WORK_DECODE
-            ? effectiveCap >= demand
-              ? 1
-              : relativeThroughput(effectiveCap / demand, THROUGHPUT_CURVE)
-            : relativeThroughput(effectiveCap / spec.maxWatts, THROUGHPUT_CURVE);
+      // stays above its own draw (FACTS.md), and follows the curve in cap ÷ draw below it. Mixed
+      // work (an inference server's prefill and decode) weighs the two by its compute share.
+      const computeSpeed = share > 0 ? relativeThroughput(effectiveCap / spec.maxWatts, THROUGHPUT_CURVE) : 1;
+      const decodeSpeed =
+        share < 1 && effectiveCap < demand ? relativeThroughput(effectiveCap / demand, THROUGHPUT_CURVE) : 1;
+      const speed = share * computeSpeed + (1 - share) * decodeSpeed;
       throughputRel[g] = speed * throttle;
       powerWatts[g] = watts;
       gpu.energyMillijoules[g]! += watts * mJ;

@@ -12,9 +12,30 @@ import {
 } from "@flightdeck/model";
 import { createDcgmExporter } from "./exporters/dcgm.ts";
 import type { DcgmFieldSet } from "./exporters/dcgm-fields.ts";
+import {
+  createVllmStats,
+  recordFinishedRequest,
+  recordIteration,
+  renderVllmPage,
+  setLoad,
+  type VllmServerStats,
+} from "./exporters/vllm.ts";
+import { extenderPlacer } from "./extender.ts";
+import { createJobService } from "./job-service.ts";
+import {
+  accountEnergy,
+  createJobEngine,
+  firstFit,
+  type JobEngine,
+  KV_BLOCK_TOKENS,
+  type Replica,
+  stepJobs,
+} from "./jobs.ts";
 import { tick } from "./physics.ts";
-import { createSimServer } from "./server.ts";
+import { loadScenarioFile, type Scenario } from "./scenario.ts";
+import { createSimServer, type SimHandler } from "./server.ts";
 import { createState, type FactoryState } from "./state.ts";
+import { createSyslogSender, type SyslogFormat, type SyslogSender } from "./syslog.ts";
 import { fileSdGroups, writeFileSd } from "./targets.ts";
 import type { WorkloadOptions } from "./workload.ts";
 
@@ -38,6 +59,15 @@ export interface SimOptions {
   /** dcgm fields per page: `extended` (default) or dcgm-exporter's `default` counters only. */
   fieldSet?: DcgmFieldSet;
   workload?: WorkloadOptions;
+  /**
+   * A scenario file (jobs, services, faults on a timeline); or `scenario`, already loaded. With
+   * one, GPUs idle until its jobs take them; without, every node runs the synthetic load.
+   */
+  scenarioFile?: string;
+  scenario?: Scenario;
+  /** Where to send the kernel log (Xid lines): `udp://HOST:PORT` or `tcp://HOST:PORT`. */
+  syslogTarget?: string;
+  syslogFormat?: SyslogFormat;
 }
 
 /** A running twin. */
@@ -47,6 +77,8 @@ export interface RunningSim {
   port: number;
   /** The live state (read it; write only through the state's setters). */
   state: FactoryState;
+  /** The scenario's jobs (none without a scenario). */
+  engine: JobEngine;
   /** Stops ticking and closes the listener. */
   stop(): Promise<void>;
 }
@@ -70,12 +102,31 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
   const speed = options.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed))
     throw new Error(`speed must be a positive number, got ${speed}`);
+  const scenario =
+    options.scenario ??
+    (options.scenarioFile ? await loadScenarioFile(options.scenarioFile, graph) : undefined);
   const state = createState(graph, catalog, {
     seed: options.seed ?? 1,
-    ...(options.workload ? { workload: options.workload } : {}),
+    workload: { ...options.workload, ...(scenario ? { synthetic: false } : {}) },
   });
+  const placement = scenario?.placement?.extender;
+  const engine = createJobEngine(
+    state,
+    scenario ?? { apiVersion: "flightdeck/v1", kind: "Scenario", metadata: { name: "synthetic" } },
+    placement ? extenderPlacer(state, placement) : firstFit,
+  );
+  const epochMs = Date.now();
+  const pages = attachModelServers(engine, epochMs);
+  const syslog: SyslogSender | undefined = options.syslogTarget
+    ? createSyslogSender(state, {
+        target: options.syslogTarget,
+        epochMs,
+        ...(options.syslogFormat ? { format: options.syslogFormat } : {}),
+      })
+    : undefined;
+  const handlers: SimHandler[] = [createJobService(engine, pages)];
   const dcgm = createDcgmExporter(state, { fieldSet: options.fieldSet ?? "extended" });
-  const server = createSimServer({ state, dcgm });
+  const server = createSimServer({ state, dcgm, engine, handlers });
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -87,19 +138,85 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
   const port = (server.address() as AddressInfo).port;
   const advertised = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   const hostPort = advertised.includes(":") ? `[${advertised}]:${port}` : `${advertised}:${port}`;
-  if (options.targetsFile) writeFileSd(options.targetsFile, fileSdGroups(state, hostPort));
-  const timer = setInterval(() => tick(state, TICK_SECONDS), (TICK_SECONDS * 1000) / speed);
+  let targetsKey = "";
+  const writeTargets = () => {
+    if (!options.targetsFile) return;
+    const groups = fileSdGroups(state, hostPort, engine);
+    const key = groups.map((g) => g.labels.__metrics_path__).join("\n");
+    if (key === targetsKey) return;
+    targetsKey = key;
+    writeFileSd(options.targetsFile, groups);
+  };
+  writeTargets();
+  const timer = setInterval(
+    () => {
+      advance(state, engine, TICK_SECONDS);
+      writeTargets();
+      syslog?.flush();
+    },
+    (TICK_SECONDS * 1000) / speed,
+  );
   return {
     url: `http://${hostPort}`,
     port,
     state,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        clearInterval(timer);
+    engine,
+    stop: async () => {
+      clearInterval(timer);
+      await syslog?.close();
+      await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
-      }),
+      });
+    },
   };
+}
+
+/**
+ * One step of the whole twin: the jobs (placement, faults due, work) over the next `dtSeconds`,
+ * then the physics, then each job's share of the energy. What the timer runs; tests and
+ * benchmarks call it to run the twin faster than any timer.
+ */
+export function advance(state: FactoryState, engine: JobEngine, dtSeconds: number): void {
+  stepJobs(engine, state, dtSeconds);
+  tick(state, dtSeconds);
+  accountEnergy(engine, state, dtSeconds);
+}
+
+/** Longest context a served model takes (the Azure code trace's prompts reach ~8k tokens). */
+const MAX_MODEL_LEN = 8192;
+
+/**
+ * Gives every replica that starts a vLLM exporter fed by its scheduler; returns the renderer of a
+ * replica's page.
+ */
+function attachModelServers(engine: JobEngine, epochMs: number): (replica: Replica) => string {
+  const stats = new Map<Replica, VllmServerStats>();
+  engine.onReplica = (replica) => {
+    const s = createVllmStats({
+      modelName: replica.service.spec.model.name,
+      numGpuBlocks: Math.floor(replica.kvTokensCapacity / KV_BLOCK_TOKENS),
+      maxModelLen: MAX_MODEL_LEN,
+      startTimeSeconds: epochMs / 1000 + (replica.service.startedAt ?? 0),
+    });
+    stats.set(replica, s);
+    replica.observer = {
+      iteration: (promptTokens, generationTokens) => recordIteration(s, { promptTokens, generationTokens }),
+      finished: (r) =>
+        recordFinishedRequest(s, {
+          promptTokens: r.promptTokens,
+          generationTokens: r.generatedTokens,
+          queueSeconds: r.queueSeconds,
+          ttftSeconds: r.ttftSeconds,
+          prefillSeconds: r.prefillSeconds,
+          decodeSeconds: r.decodeSeconds,
+          e2eSeconds: r.e2eSeconds,
+          finishedReason: "stop",
+        }),
+      load: (running, waiting, kvCacheUsage) => setLoad(s, { running, waiting, kvCacheUsage }),
+    };
+  };
+  return (replica) => renderVllmPage(stats.get(replica)!);
 }
 
 function resolveFactory(options: SimOptions): { graph: FactoryGraph; catalog: Catalog } {

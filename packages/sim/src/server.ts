@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { DcgmExporter } from "./exporters/dcgm.ts";
 import { FaultError, type FaultRequest, injectFault } from "./faults.ts";
+import type { JobEngine } from "./jobs.ts";
 import type { FactoryState } from "./state.ts";
 import { truthOf } from "./truth.ts";
 
@@ -28,6 +29,8 @@ const MAX_BODY_BYTES = 64 * 1024;
 export interface SimServerSources {
   state: FactoryState;
   dcgm: DcgmExporter;
+  /** The scenario's jobs, for the ground truth. */
+  engine?: JobEngine;
   /**
    * Further services on the same listener (Redfish, model servers, jobs), tried in order before
    * the built-in paths; each answers and returns true when the path is its own.
@@ -49,7 +52,11 @@ export function createSimServer(sources: SimServerSources): Server {
   });
 }
 
-function route({ state, dcgm, handlers }: SimServerSources, req: IncomingMessage, res: ServerResponse): void {
+function route(
+  { state, dcgm, handlers, engine }: SimServerSources,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const text = "text/plain; charset=utf-8";
   const path = (req.url ?? "/").split("?")[0]!;
   for (const handle of handlers ?? []) if (handle(req, res, path)) return;
@@ -64,7 +71,7 @@ function route({ state, dcgm, handlers }: SimServerSources, req: IncomingMessage
   }
   const m = NODE_METRICS.exec(path);
   if (path === "/healthz") send(res, 200, text, "ok\n");
-  else if (path === "/sim/truth") send(res, 200, "application/json", JSON.stringify(truthOf(state)));
+  else if (path === "/sim/truth") send(res, 200, "application/json", JSON.stringify(truthOf(state, engine)));
   else if (m) {
     const name = decode(m[1]!);
     const node = name === undefined ? undefined : state.topo.nodeSlotByName.get(name);

@@ -4,6 +4,7 @@
  * entry at the file and Prometheus scrapes every node as if it ran its own dcgm-exporter.
  */
 import { renameSync, writeFileSync } from "node:fs";
+import type { JobEngine } from "./jobs.ts";
 import type { FactoryState } from "./state.ts";
 
 /** One group of a file_sd file (Prometheus `<file_sd_config>` JSON format). */
@@ -12,8 +13,11 @@ export interface FileSdGroup {
   labels: Record<string, string>;
 }
 
-/** The groups for every node with GPUs, scraped at `address` (`host:port`). */
-export function fileSdGroups(state: FactoryState, address: string): FileSdGroup[] {
+/**
+ * The groups for every node with GPUs (job `dcgm`), and with an engine every running inference
+ * replica (job `vllm`) and training job (job `training`), scraped at `address` (`host:port`).
+ */
+export function fileSdGroups(state: FactoryState, address: string, engine?: JobEngine): FileSdGroup[] {
   const { topo } = state;
   const groups: FileSdGroup[] = [];
   for (let n = 0; n < topo.nodeCount; n++) {
@@ -29,6 +33,32 @@ export function fileSdGroups(state: FactoryState, address: string): FileSdGroup[
         job: "dcgm",
       },
     });
+  }
+  for (const job of engine?.jobs ?? []) {
+    if (job.phase !== "running") continue;
+    const org = job.spec.org ?? "";
+    if (job.spec.type === "training")
+      groups.push({
+        targets: [address],
+        labels: {
+          __metrics_path__: `/jobs/${encodeURIComponent(job.spec.name)}/metrics`,
+          job_name: job.spec.name,
+          org,
+          job: "training",
+        },
+      });
+    else
+      for (const r of job.replicas)
+        groups.push({
+          targets: [address],
+          labels: {
+            __metrics_path__: `/inference/${encodeURIComponent(r.name)}/metrics`,
+            server: r.name,
+            service: job.spec.name,
+            org,
+            job: "vllm",
+          },
+        });
   }
   return groups;
 }

@@ -4,6 +4,7 @@
  * no such endpoint; the control plane must never read it.
  */
 import type { FaultRecord } from "./faults.ts";
+import { type JobEngine, type JobTruth, jobsTruth } from "./jobs.ts";
 import { PSU_EFFICIENCY } from "./power-tree.ts";
 import type { FactoryState } from "./state.ts";
 
@@ -30,10 +31,16 @@ export interface Truth {
   levels: Record<string, number>;
   /** Every fault injected so far, in injection order. */
   faults: TruthFault[];
+  /** Tokens of every job so far: prompt tokens prefilled, tokens generated, tokens trained. */
+  tokens: { prompt: number; generated: number; training: number };
+  /** Every job of the scenario, placed or not. */
+  jobs: JobTruth[];
+  /** Kernel log events dropped because the log was not drained (no syslog collector keeping up). */
+  kernelLogDropped: number;
 }
 
 /** Reads the truth out of the state at this instant. */
-export function truthOf(state: FactoryState): Truth {
+export function truthOf(state: FactoryState, engine?: JobEngine): Truth {
   const { topo, gpu } = state;
   let gpuPowerWatts = 0;
   let energyMj = 0;
@@ -51,6 +58,13 @@ export function truthOf(state: FactoryState): Truth {
     const kind = topo.graph.at(topo.powerEntity[d]!).type ?? "power";
     levels[kind] = (levels[kind] ?? 0) + watts;
   }
+  const jobs = engine ? jobsTruth(engine, state) : [];
+  const tokens = { prompt: 0, generated: 0, training: 0 };
+  for (const j of jobs) {
+    tokens.prompt += j.promptTokens ?? 0;
+    tokens.generated += j.generatedTokens ?? 0;
+    tokens.training += j.trainingTokens ?? 0;
+  }
   return {
     timeSeconds: state.timeSeconds,
     ticks: state.ticks,
@@ -62,5 +76,8 @@ export function truthOf(state: FactoryState): Truth {
     power,
     levels,
     faults: state.faults.records.map((f, i) => ({ ...f, active: state.faults.active[i]! })),
+    tokens,
+    jobs,
+    kernelLogDropped: state.faults.kernelLogDropped,
   };
 }

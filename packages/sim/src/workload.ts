@@ -10,6 +10,8 @@ import type { SimTopology } from "./topology.ts";
 export const WORK_COMPUTE = 0;
 export const WORK_DECODE = 1;
 export const WORK_IDLE = 2;
+/** Driven by a job of the scenario (jobs.ts), which writes its utilization and compute share. */
+export const WORK_JOB = 3;
 
 /**
  * Share of (max − idle) power drawn at full utilization, by kind. Compute-bound work saturates
@@ -17,6 +19,8 @@ export const WORK_IDLE = 2;
  * H200's 700 W (FACTS.md, arXiv 2605.11999): 0.25 puts a 700 W / 90 W-idle GPU at ~240 W.
  */
 export const DYNAMIC_POWER_SHARE = [1, 0.25, 0] as const;
+/** Dynamic power share of memory-bound (decode) work; compute-bound work draws all of it. */
+export const DECODE_POWER_SHARE = DYNAMIC_POWER_SHARE[WORK_DECODE];
 
 /** How the synthetic load is drawn. */
 export interface WorkloadOptions {
@@ -26,11 +30,18 @@ export interface WorkloadOptions {
   idleShare?: number;
   /** Standard deviation of the utilization noise (default 0.03). */
   noise?: number;
+  /** Without synthetic load every GPU idles until a scenario's job takes it (default true). */
+  synthetic?: boolean;
 }
 
 /** Per-GPU workload: kind, base utilization and the current noise. */
 export interface WorkloadState {
   kind: Uint8Array;
+  /**
+   * Share of the busy time spent in compute-bound work (training, prefill) rather than
+   * memory-bound decode, 0–1: it sets how much power the work draws and how a cap slows it.
+   */
+  computeShare: Float32Array;
   baseUtilization: Float32Array;
   noise: Float32Array;
   noiseStd: number;
@@ -47,6 +58,12 @@ export function assignWorkload(topo: SimTopology, prng: Prng, options: WorkloadO
     throw new Error("workload: decodeShare and idleShare must be ≥ 0 with a sum ≤ 1, noise ≥ 0");
   const kind = new Uint8Array(topo.gpuCount);
   const baseUtilization = new Float32Array(topo.gpuCount);
+  const computeShare = new Float32Array(topo.gpuCount);
+  const noise = new Float32Array(topo.gpuCount);
+  if (options.synthetic === false) {
+    kind.fill(WORK_IDLE);
+    return { kind, computeShare, baseUtilization, noise, noiseStd };
+  }
   for (let n = 0; n < topo.nodeCount; n++) {
     const u = nextFloat(prng);
     const k = u < idleShare ? WORK_IDLE : u < idleShare + decodeShare ? WORK_DECODE : WORK_COMPUTE;
@@ -54,10 +71,11 @@ export function assignWorkload(topo: SimTopology, prng: Prng, options: WorkloadO
     const base = k === WORK_COMPUTE ? 0.9 + 0.08 * level : k === WORK_DECODE ? 0.55 + 0.3 * level : 0;
     for (let g = topo.nodeGpuStart[n]!; g < topo.nodeGpuStart[n + 1]!; g++) {
       kind[g] = k;
+      computeShare[g] = k === WORK_COMPUTE ? 1 : 0;
       baseUtilization[g] = base;
     }
   }
-  return { kind, baseUtilization, noise: new Float32Array(topo.gpuCount), noiseStd };
+  return { kind, computeShare, baseUtilization, noise, noiseStd };
 }
 
 /** Advances the noise by dt and writes each GPU's utilization (0–1). */
@@ -71,6 +89,7 @@ export function stepWorkload(
   const kick = w.noiseStd * Math.sqrt(1 - a * a);
   const { kind, baseUtilization, noise } = w;
   for (let g = 0; g < kind.length; g++) {
+    if (kind[g] === WORK_JOB) continue;
     if (kind[g] === WORK_IDLE) {
       utilization[g] = 0;
       continue;

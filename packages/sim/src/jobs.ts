@@ -1,0 +1,701 @@
+/**
+ * The twin's workload manager and its jobs: a scenario's training jobs and inference services
+ * arrive, get whole nodes (first-fit, or from a Kubernetes scheduler extender), run, and drive
+ * their GPUs' utilization and compute share, which the physics turns into watts; the physics'
+ * speed of each GPU (its cap, heat and faults) feeds back into how fast the jobs go.
+ *
+ * - Training is synchronous: a step takes as long as its slowest GPU's compute plus the
+ *   collective communication, which slows when a leaf switch under the job is degraded or a GPU's
+ *   NVLinks fail. Tokens count when a step completes (global batch tokens per step).
+ * - Inference replicas batch continuously (vLLM): each scheduler iteration prefills admitted
+ *   prompts (chunked, compute-bound) and decodes one token for every running sequence
+ *   (memory-bound); requests come from the Azure LLM trace or a synthetic stream.
+ *
+ * Sources and assumptions are in docs/twin.md.
+ */
+import { type FaultKind, injectFault, LEAF_DEGRADED_BANDWIDTH } from "./faults.ts";
+import type { JobSpec, Scenario, ScenarioFault } from "./scenario.ts";
+import { type FactoryState, PROFILE_MAX_P, PROFILE_MAX_Q, setGpuProfile } from "./state.ts";
+import { nodesUnderLeaves } from "./topology.ts";
+import { type Arrival, type ArrivalStream, readAzureTrace, syntheticStream, traceStream } from "./trace.ts";
+import { WORK_IDLE, WORK_JOB } from "./workload.ts";
+
+/** Where a job is in its life. */
+export type JobPhase = "waiting" | "running" | "finished";
+
+/** Model FLOPs utilization of training at full speed: Llama 3 405B reached 38–43% on H100 (Meta, 2024). */
+export const DEFAULT_MFU = 0.4;
+/** Share of a step in collective communication at full speed (assumption for 3D-parallel training). */
+export const DEFAULT_COMM_SHARE = 0.15;
+/** How much slower collectives run when a GPU's NVLinks are failing (Xid 74; assumption). */
+export const NVLINK_FAILING_COMM_SLOWDOWN = 2;
+/** Utilization DCGM shows on a training GPU that never waits: kernels run nearly all the time. */
+export const TRAINING_BUSY_UTILIZATION = 0.98;
+/** Prefill runs at this share of dense tensor peak (assumption: large-batch GEMMs). */
+export const PREFILL_MFU = 0.5;
+/** Decode reaches this share of HBM bandwidth (assumption). */
+export const DECODE_BANDWIDTH_EFFICIENCY = 0.8;
+/** Fixed cost of one scheduler iteration: kernel launches, sampling, scheduling (assumption). */
+export const ITERATION_OVERHEAD_SECONDS = 0.002;
+/** Prompt tokens one iteration prefills at most (vLLM chunked prefill `max_num_batched_tokens`). */
+export const MAX_BATCHED_TOKENS = 8192;
+/** Weights in BF16: two bytes per parameter. */
+const BYTES_PER_PARAMETER = 2;
+/** GPU memory vLLM may use (its default `gpu_memory_utilization`). */
+const GPU_MEMORY_UTILIZATION = 0.9;
+/** KV cache bytes per token of Llama 3 70B: 80 layers × 8 KV heads × 128 dims × K and V × 2 bytes. */
+const LLAMA3_70B_KV_BYTES_PER_TOKEN = 327_680;
+/** vLLM's KV block size in tokens. */
+export const KV_BLOCK_TOKENS = 16;
+
+/** A request inside a replica. */
+interface Sequence {
+  arrival: Arrival;
+  /** Sim time it was admitted into the running batch. */
+  admittedAt: number;
+  prefillLeft: number;
+  /** Tokens generated so far. */
+  generated: number;
+  firstTokenAt: number;
+  /** Sim time its prefill finished (its first token). */
+  prefillDoneAt: number;
+}
+
+/** What a replica has done, for its exporter and the ground truth. */
+export interface ReplicaCounters {
+  promptTokens: number;
+  generatedTokens: number;
+  requestsFinished: number;
+  requestsArrived: number;
+}
+
+/** A finished request, as a model server would account for it. */
+export interface FinishedRequest {
+  promptTokens: number;
+  generatedTokens: number;
+  queueSeconds: number;
+  ttftSeconds: number;
+  e2eSeconds: number;
+  prefillSeconds: number;
+  decodeSeconds: number;
+}
+
+/** Hooks a replica's exporter hangs on the replica (see exporters/vllm.ts). */
+export interface ReplicaObserver {
+  iteration(promptTokens: number, generatedTokens: number): void;
+  finished(request: FinishedRequest): void;
+  load(running: number, waiting: number, kvCacheUsage: number): void;
+}
+
+/** One model server process (a vLLM replica) on whole nodes. */
+export interface Replica {
+  /** `SERVICE-N`: its name on the twin's listener. */
+  name: string;
+  service: JobRuntime;
+  nodes: number[];
+  gpus: number[];
+  waiting: Arrival[];
+  running: Sequence[];
+  kvTokensUsed: number;
+  kvTokensCapacity: number;
+  counters: ReplicaCounters;
+  observer?: ReplicaObserver;
+}
+
+/** A job as the twin runs it. */
+export interface JobRuntime {
+  spec: JobSpec;
+  phase: JobPhase;
+  /** Why it waits (no room, extender refusal), while it waits. */
+  reason?: string;
+  submittedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  nodes: number[];
+  gpus: number[];
+  /** Σ energy of its GPUs while it ran, joules. */
+  gpuEnergyJoules: number;
+  /** Training: completed steps, tokens, the step time now and the time spent stalled. */
+  steps: number;
+  trainingTokens: number;
+  stepSeconds: number;
+  stepProgress: number;
+  stalledSeconds: number;
+  /** Inference: its replicas and the request stream feeding them round-robin. */
+  replicas: Replica[];
+  stream?: ArrivalStream;
+  nextReplica: number;
+}
+
+/** Decides which nodes a job gets; null when it must wait (with the reason). */
+export interface Placer {
+  /**
+   * Picks `count` nodes among `candidates` (node slots, in first-fit order) for one unit of a job
+   * (the whole training job, or one replica). May answer later (a remote extender).
+   */
+  place(
+    job: JobRuntime,
+    unit: string,
+    candidates: number[],
+    count: number,
+  ): PlacementAnswer | Promise<PlacementAnswer>;
+}
+
+export type PlacementAnswer = { nodes: number[] } | { reason: string };
+
+/** The workload manager's state. */
+export interface JobEngine {
+  jobs: JobRuntime[];
+  byName: Map<string, JobRuntime>;
+  replicasByName: Map<string, Replica>;
+  /** Node slot → job holding it. */
+  nodeOwner: (JobRuntime | undefined)[];
+  faults: ScenarioFault[];
+  nextFault: number;
+  placer: Placer;
+  /** Placements asked of a remote placer and not yet answered, by job name. */
+  inFlight: Set<string>;
+  /** Errors of remote placement, newest last (bounded). */
+  placementErrors: string[];
+  /** Called when a replica starts (to hang its exporter on it). */
+  onReplica?: (replica: Replica) => void;
+  seed: number;
+}
+
+/** Places on the first free nodes in slot order (the default, and deterministic). */
+export const firstFit: Placer = {
+  place(_job, _unit, candidates, count) {
+    return candidates.length >= count
+      ? { nodes: candidates.slice(0, count) }
+      : { reason: `needs ${count} free node(s), ${candidates.length} fit` };
+  },
+};
+
+/** A job engine for a scenario; the state must have been created without synthetic load. */
+export function createJobEngine(
+  state: FactoryState,
+  scenario: Scenario,
+  placer: Placer = firstFit,
+): JobEngine {
+  const jobs = (scenario.jobs ?? []).map(
+    (spec): JobRuntime => ({
+      spec,
+      phase: "waiting",
+      reason: "not yet submitted",
+      submittedAt: spec.at ?? 0,
+      nodes: [],
+      gpus: [],
+      gpuEnergyJoules: 0,
+      steps: 0,
+      trainingTokens: 0,
+      stepSeconds: 0,
+      stepProgress: 0,
+      stalledSeconds: 0,
+      replicas: [],
+      nextReplica: 0,
+    }),
+  );
+  return {
+    jobs,
+    byName: new Map(jobs.map((j) => [j.spec.name, j])),
+    replicasByName: new Map(),
+    nodeOwner: new Array(state.topo.nodeCount).fill(undefined),
+    faults: [...(scenario.faults ?? [])].sort((a, b) => a.at - b.at),
+    nextFault: 0,
+    placer,
+    inFlight: new Set(),
+    placementErrors: [],
+    seed: state.seed,
+  };
+}
+
+/**
+ * Advances the jobs by `dtSeconds` from `state.timeSeconds` (call before `tick`): injects the
+ * scenario's faults that are due, places waiting jobs, finishes those whose time is up, and runs
+ * every running job, writing its GPUs' utilization and compute share.
+ */
+export function stepJobs(engine: JobEngine, state: FactoryState, dtSeconds: number): void {
+  const now = state.timeSeconds;
+  while (engine.nextFault < engine.faults.length && engine.faults[engine.nextFault]!.at <= now) {
+    const f = engine.faults[engine.nextFault++]!;
+    injectFault(state, {
+      kind: f.kind as FaultKind,
+      target: f.target,
+      ...(f.durationSeconds !== undefined ? { durationSeconds: f.durationSeconds } : {}),
+    });
+  }
+  for (const job of engine.jobs) {
+    if (job.phase === "waiting" && job.submittedAt <= now) tryPlace(engine, state, job);
+    if (job.phase !== "running") continue;
+    const duration = job.spec.durationSeconds;
+    if (duration !== undefined && now >= job.startedAt! + duration) {
+      finish(engine, state, job);
+      continue;
+    }
+    if (job.spec.type === "training") stepTraining(state, job, dtSeconds);
+    else for (const r of job.replicas) stepReplica(state, r, now, dtSeconds);
+  }
+}
+
+/** Adds each running job's GPU energy of the tick just taken (call after `tick`). */
+export function accountEnergy(engine: JobEngine, state: FactoryState, dtSeconds: number): void {
+  const watts = state.gpu.powerWatts;
+  for (const job of engine.jobs) {
+    if (job.phase !== "running") continue;
+    let sum = 0;
+    for (const g of job.gpus) sum += watts[g]!;
+    job.gpuEnergyJoules += sum * dtSeconds;
+  }
+}
+
+/** Nodes a job may take now: free, powered, every GPU on the bus, in the job's org's racks. */
+export function candidateNodes(engine: JobEngine, state: FactoryState, job: JobRuntime): number[] {
+  const { topo, faults } = state;
+  const out: number[] = [];
+  for (let n = 0; n < topo.nodeCount; n++) {
+    const start = topo.nodeGpuStart[n]!;
+    const end = topo.nodeGpuStart[n + 1]!;
+    if (end === start || engine.nodeOwner[n] || faults.nodeUnpowered[n] === 1) continue;
+    if (job.spec.org !== undefined && topo.graph.orgOf(topo.nodeEntity[n]!) !== job.spec.org) continue;
+    let healthy = true;
+    for (let g = start; g < end; g++) if (faults.offBus[g]! > 0) healthy = false;
+    if (healthy) out.push(n);
+  }
+  return out;
+}
+
+/** Units of a job: the training job as one unit, or each replica of a service. */
+function units(
+  state: FactoryState,
+  job: JobRuntime,
+  candidates: number[],
+): { name: string; count: number }[] {
+  const gpusPerNode = candidates.length > 0 ? nodeGpus(state, candidates[0]!) : 8;
+  if (job.spec.type === "training")
+    return [{ name: job.spec.name, count: Math.ceil(job.spec.gpus / gpusPerNode) }];
+  const per = Math.ceil(job.spec.gpusPerReplica / gpusPerNode);
+  return Array.from({ length: job.spec.replicas }, (_, i) => ({ name: `${job.spec.name}-${i}`, count: per }));
+}
+
+const nodeGpus = (state: FactoryState, n: number) =>
+  state.topo.nodeGpuStart[n + 1]! - state.topo.nodeGpuStart[n]!;
+
+function tryPlace(engine: JobEngine, state: FactoryState, job: JobRuntime): void {
+  if (engine.inFlight.has(job.spec.name)) return;
+  const candidates = candidateNodes(engine, state, job);
+  const all = units(state, job, candidates);
+  const chosen: number[][] = [];
+  const taken = new Set<number>();
+  // Units are placed one after another; a remote placer answers asynchronously, so the whole job
+  // is placed in a promise chain and applied at the next step if its nodes are still free.
+  const placeFrom = (i: number): PlacementAnswer | Promise<PlacementAnswer> => {
+    if (i === all.length) return { nodes: chosen.flat() };
+    const unit = all[i]!;
+    const left = candidates.filter((n) => !taken.has(n));
+    const answer = engine.placer.place(job, unit.name, left, unit.count);
+    const next = (a: PlacementAnswer): PlacementAnswer | Promise<PlacementAnswer> => {
+      if ("reason" in a) return a;
+      for (const n of a.nodes) taken.add(n);
+      chosen.push(a.nodes);
+      return placeFrom(i + 1);
+    };
+    return answer instanceof Promise ? answer.then(next) : next(answer);
+  };
+  const result = placeFrom(0);
+  if (!(result instanceof Promise)) {
+    applyPlacement(engine, state, job, result, chosen);
+    return;
+  }
+  engine.inFlight.add(job.spec.name);
+  result.then(
+    (answer) => {
+      engine.inFlight.delete(job.spec.name);
+      // Nodes may have been taken or failed while the extender thought: check again.
+      const stillFree = candidateNodes(engine, state, job);
+      if ("nodes" in answer && answer.nodes.some((n) => !stillFree.includes(n)))
+        job.reason = "placement went stale while the extender answered";
+      else applyPlacement(engine, state, job, answer, chosen);
+    },
+    (err: Error) => {
+      engine.inFlight.delete(job.spec.name);
+      job.reason = `placement failed: ${err.message}`;
+      engine.placementErrors.push(`${job.spec.name}: ${err.message}`);
+      if (engine.placementErrors.length > 100) engine.placementErrors.shift();
+    },
+  );
+}
+
+function applyPlacement(
+  engine: JobEngine,
+  state: FactoryState,
+  job: JobRuntime,
+  answer: PlacementAnswer,
+  perUnit: number[][],
+): void {
+  if ("reason" in answer) {
+    job.reason = answer.reason;
+    return;
+  }
+  const { topo, workload } = state;
+  job.phase = "running";
+  delete job.reason;
+  job.startedAt = state.timeSeconds;
+  job.nodes = answer.nodes;
+  job.gpus = [];
+  const profile = job.spec.profile === "max-q" ? PROFILE_MAX_Q : PROFILE_MAX_P;
+  for (const n of job.nodes) {
+    engine.nodeOwner[n] = job;
+    for (let g = topo.nodeGpuStart[n]!; g < topo.nodeGpuStart[n + 1]!; g++) {
+      job.gpus.push(g);
+      workload.kind[g] = WORK_JOB;
+      workload.computeShare[g] = job.spec.type === "training" ? 1 : 0;
+      state.gpu.utilization[g] = 0;
+      setGpuProfile(state, g, profile);
+    }
+  }
+  if (job.spec.type === "inference") {
+    const spec = job.spec;
+    const start = state.timeSeconds;
+    job.stream =
+      "trace" in spec.requests
+        ? traceStream(readAzureTrace(spec.requests.trace.file), start, spec.requests.trace.rateScale ?? 1)
+        : syntheticStream(
+            start,
+            spec.requests.synthetic.requestsPerSecond,
+            spec.requests.synthetic.promptTokensMean,
+            spec.requests.synthetic.generatedTokensMean,
+            engine.seed * 1_000_003 + engine.jobs.indexOf(job),
+          );
+    job.replicas = perUnit.map((nodes, i) => {
+      const gpus: number[] = [];
+      for (const n of nodes)
+        for (let g = topo.nodeGpuStart[n]!; g < topo.nodeGpuStart[n + 1]!; g++) gpus.push(g);
+      const replica: Replica = {
+        name: `${spec.name}-${i}`,
+        service: job,
+        nodes,
+        gpus: gpus.slice(0, spec.gpusPerReplica),
+        waiting: [],
+        running: [],
+        kvTokensUsed: 0,
+        kvTokensCapacity: kvCapacityTokens(state, gpus.slice(0, spec.gpusPerReplica), job),
+        counters: { promptTokens: 0, generatedTokens: 0, requestsFinished: 0, requestsArrived: 0 },
+      };
+      engine.replicasByName.set(replica.name, replica);
+      engine.onReplica?.(replica);
+      return replica;
+    });
+  }
+}
+
+function finish(engine: JobEngine, state: FactoryState, job: JobRuntime): void {
+  job.phase = "finished";
+  job.finishedAt = state.timeSeconds;
+  for (const n of job.nodes) engine.nodeOwner[n] = undefined;
+  for (const g of job.gpus) {
+    state.workload.kind[g] = WORK_IDLE;
+    state.workload.computeShare[g] = 0;
+    state.gpu.utilization[g] = 0;
+  }
+}
+
+/** The KV cache bytes per token of the job's model: given, or scaled from Llama 3 70B by √size. */
+function kvBytesPerToken(job: JobRuntime): number {
+  const m = job.spec.model;
+  return m.kvBytesPerToken ?? LLAMA3_70B_KV_BYTES_PER_TOKEN * Math.sqrt(m.parameters / 70e9);
+}
+
+/** Tokens of KV cache a replica holds: the memory vLLM may use, less the weights. */
+function kvCapacityTokens(state: FactoryState, gpus: number[], job: JobRuntime): number {
+  let bytes = 0;
+  for (const g of gpus) bytes += state.topo.models[state.topo.gpuModel[g]!]!.spec.memoryGB * 1e9;
+  const free = bytes * GPU_MEMORY_UTILIZATION - job.spec.model.parameters * BYTES_PER_PARAMETER;
+  const tokens = Math.floor(free / kvBytesPerToken(job) / KV_BLOCK_TOKENS) * KV_BLOCK_TOKENS;
+  return Math.max(0, tokens);
+}
+
+/** Whether any of the job's GPUs is off the bus or without power: a synchronous job hangs. */
+function hung(state: FactoryState, gpus: number[]): boolean {
+  const { offBus, nodeUnpowered } = state.faults;
+  const gpuNode = state.topo.gpuNode;
+  for (const g of gpus) if (offBus[g]! > 0 || nodeUnpowered[gpuNode[g]!] === 1) return true;
+  return false;
+}
+
+/** How many times slower the job's collectives run now: degraded leaves and failing NVLinks. */
+function commSlowdown(state: FactoryState, job: JobRuntime): number {
+  let slow = 1;
+  const leaves = state.faults.leafDegraded;
+  if (leaves.size > 0) {
+    const under = nodesUnderLeaves(state.topo);
+    for (const leaf of leaves.keys()) {
+      const nodes = under.get(leaf);
+      if (nodes && job.nodes.some((n) => nodes.includes(n)))
+        slow = Math.max(slow, 1 / LEAF_DEGRADED_BANDWIDTH);
+    }
+  }
+  const failing = state.faults.nvlinkFailing;
+  for (const g of job.gpus) if (failing[g]! > 0) slow = Math.max(slow, NVLINK_FAILING_COMM_SLOWDOWN);
+  return slow;
+}
+
+/** A training step's duration at full speed: 6 × parameters × tokens FLOPs over the GPUs' dense peak × MFU. */
+export function idealStepSeconds(state: FactoryState, job: JobRuntime): number {
+  if (job.spec.type !== "training") return 0;
+  let flops = 0;
+  for (const g of job.gpus) flops += state.topo.models[state.topo.gpuModel[g]!]!.info.denseBf16Flops;
+  const mfu = job.spec.mfu ?? DEFAULT_MFU;
+  return (6 * job.spec.model.parameters * job.spec.globalBatchTokens) / (flops * mfu);
+}
+
+function stepTraining(state: FactoryState, job: JobRuntime, dt: number): void {
+  if (job.spec.type !== "training") return;
+  const { utilization, throughputRel } = state.gpu;
+  if (hung(state, job.gpus)) {
+    // A collective waits forever for the lost rank: no progress, the GPUs go quiet.
+    for (const g of job.gpus) utilization[g] = 0;
+    job.stalledSeconds += dt;
+    return;
+  }
+  const ideal = idealStepSeconds(state, job);
+  const comm = job.spec.commShare ?? DEFAULT_COMM_SHARE;
+  let slowest = 1;
+  for (const g of job.gpus) slowest = Math.min(slowest, throughputRel[g]!);
+  slowest = Math.max(slowest, 1e-3);
+  const commSeconds = ideal * comm * commSlowdown(state, job);
+  const step = (ideal * (1 - comm)) / slowest + commSeconds;
+  job.stepSeconds = step;
+  // Each GPU computes at its own speed, then waits at the collective for the slowest one.
+  for (const g of job.gpus) {
+    const own = (ideal * (1 - comm)) / Math.max(throughputRel[g]!, 1e-3) + commSeconds;
+    utilization[g] = TRAINING_BUSY_UTILIZATION * Math.min(1, own / step);
+  }
+  job.stepProgress += dt / step;
+  const done = Math.floor(job.stepProgress);
+  if (done > 0) {
+    job.stepProgress -= done;
+    job.steps += done;
+    job.trainingTokens += done * job.spec.globalBatchTokens;
+  }
+}
+
+/** Prompt tokens per second a replica prefills at full speed. */
+function prefillTokensPerSecond(state: FactoryState, replica: Replica): number {
+  let flops = 0;
+  for (const g of replica.gpus) flops += state.topo.models[state.topo.gpuModel[g]!]!.info.denseBf16Flops;
+  return (flops * PREFILL_MFU) / (2 * replica.service.spec.model.parameters);
+}
+
+/** One decode iteration's memory time: the weights once, plus every running sequence's KV cache. */
+function decodeSeconds(state: FactoryState, replica: Replica, contextTokens: number): number {
+  let bandwidth = 0;
+  for (const g of replica.gpus)
+    bandwidth += state.topo.models[state.topo.gpuModel[g]!]!.info.hbmBytesPerSecond;
+  const bytes =
+    replica.service.spec.model.parameters * BYTES_PER_PARAMETER +
+    contextTokens * kvBytesPerToken(replica.service);
+  return bytes / (bandwidth * DECODE_BANDWIDTH_EFFICIENCY);
+}
+
+/**
+ * Runs a replica's scheduler over [now, now + dt): arrivals join the queue, the queue is admitted
+ * while the batch and KV cache have room, and each iteration prefills up to MAX_BATCHED_TOKENS
+ * prompt tokens and decodes one token per running sequence. Iterations of pure decode with no
+ * arrival or completion between them are taken together.
+ */
+function stepReplica(state: FactoryState, replica: Replica, now: number, dt: number): void {
+  const job = replica.service;
+  if (job.spec.type !== "inference") return;
+  const maxSeqs = job.spec.maxNumSeqs ?? 256;
+  const { utilization, throughputRel } = state.gpu;
+  const stream = job.stream!;
+  const end = now + dt;
+  // The load balancer hands this tick's arrivals to the replicas in turn.
+  if (replica === job.replicas[0]) {
+    while (stream.peek().atSeconds < end) {
+      const target = job.replicas[job.nextReplica++ % job.replicas.length]!;
+      target.waiting.push(stream.take());
+      target.counters.requestsArrived++;
+    }
+  }
+  if (hung(state, replica.gpus)) {
+    for (const g of replica.gpus) utilization[g] = 0;
+    replica.observer?.load(replica.running.length, replica.waiting.length, kvUsage(replica));
+    return;
+  }
+  let speed = 1;
+  for (const g of replica.gpus) speed = Math.min(speed, throughputRel[g]!);
+  speed = Math.max(speed, 1e-3);
+  const prefillRate = prefillTokensPerSecond(state, replica) * speed;
+  let t = now;
+  let busy = 0;
+  let prefillBusy = 0;
+  let context = 0;
+  for (const s of replica.running) context += s.arrival.promptTokens + s.generated;
+  while (t < end) {
+    // Admit what has arrived, oldest first, while the batch and the cache have room.
+    while (
+      replica.waiting.length > 0 &&
+      replica.running.length < maxSeqs &&
+      replica.waiting[0]!.atSeconds <= t
+    ) {
+      const a = replica.waiting[0]!;
+      const need = a.promptTokens + a.generatedTokens;
+      if (replica.kvTokensUsed + need > replica.kvTokensCapacity && replica.running.length > 0) break;
+      replica.waiting.shift();
+      replica.kvTokensUsed += need;
+      replica.running.push({
+        arrival: a,
+        admittedAt: t,
+        prefillLeft: a.promptTokens,
+        generated: 0,
+        firstTokenAt: 0,
+        prefillDoneAt: 0,
+      });
+    }
+    if (replica.running.length === 0) {
+      const next = replica.waiting[0]?.atSeconds ?? end;
+      t = Math.max(t, Math.min(next, end));
+      if (next >= end) break;
+      continue;
+    }
+    let prefill = 0;
+    for (const s of replica.running) {
+      if (s.prefillLeft === 0) continue;
+      const take = Math.min(s.prefillLeft, MAX_BATCHED_TOKENS - prefill);
+      if (take <= 0) break;
+      s.prefillLeft -= take;
+      prefill += take;
+    }
+    const memory = decodeSeconds(state, replica, context) / speed;
+    const compute = prefill / prefillRate;
+    let iteration = ITERATION_OVERHEAD_SECONDS + Math.max(memory, compute);
+    // Pure decode with nothing arriving: take k identical iterations at once.
+    let repeat = 1;
+    if (prefill === 0) {
+      let fewest = Number.POSITIVE_INFINITY;
+      for (const s of replica.running) fewest = Math.min(fewest, s.arrival.generatedTokens - s.generated);
+      // The next event is a completion, or an arrival that could join (the queue is in order;
+      // one that already waits is blocked until a completion frees room).
+      const head = replica.waiting[0]?.atSeconds;
+      const nextArrival = head === undefined ? end : head > t ? head : Number.POSITIVE_INFINITY;
+      const until = Math.min(end, Math.max(nextArrival, t + iteration)) - t;
+      repeat = Math.max(1, Math.min(fewest, Math.floor(until / iteration)));
+    }
+    iteration *= repeat;
+    t += iteration;
+    busy += iteration;
+    prefillBusy += Math.min(iteration, compute);
+    let promptDone = 0;
+    let generatedNow = 0;
+    const still: Sequence[] = [];
+    for (const s of replica.running) {
+      if (s.prefillLeft === 0 && s.generated === 0) {
+        // Prefill finished in this iteration: the first token comes with it.
+        s.generated = 1;
+        s.firstTokenAt = t;
+        s.prefillDoneAt = t;
+        promptDone += s.arrival.promptTokens;
+        generatedNow += 1;
+        context += s.arrival.promptTokens + 1;
+      } else if (s.prefillLeft === 0) {
+        s.generated += repeat;
+        generatedNow += repeat;
+        context += repeat;
+      }
+      if (s.prefillLeft === 0 && s.generated >= s.arrival.generatedTokens) {
+        replica.kvTokensUsed -= s.arrival.promptTokens + s.arrival.generatedTokens;
+        context -= s.arrival.promptTokens + s.generated;
+        replica.counters.requestsFinished++;
+        replica.observer?.finished({
+          promptTokens: s.arrival.promptTokens,
+          generatedTokens: s.generated,
+          queueSeconds: s.admittedAt - s.arrival.atSeconds,
+          ttftSeconds: s.firstTokenAt - s.arrival.atSeconds,
+          e2eSeconds: t - s.arrival.atSeconds,
+          prefillSeconds: s.prefillDoneAt - s.admittedAt,
+          decodeSeconds: t - s.prefillDoneAt,
+        });
+      } else still.push(s);
+    }
+    replica.running = still;
+    replica.counters.promptTokens += promptDone;
+    replica.counters.generatedTokens += generatedNow;
+    replica.observer?.iteration(promptDone, generatedNow);
+  }
+  const share = busy > 0 ? Math.min(1, prefillBusy / busy) : 0;
+  const util = Math.min(1, busy / dt);
+  for (const g of replica.gpus) {
+    utilization[g] = util;
+    state.workload.computeShare[g] = share;
+  }
+  replica.observer?.load(replica.running.length, replica.waiting.length, kvUsage(replica));
+}
+
+const kvUsage = (r: Replica) =>
+  r.kvTokensCapacity > 0 ? Math.min(1, r.kvTokensUsed / r.kvTokensCapacity) : 0;
+
+/** What the ground truth reports of a job. */
+export interface JobTruth {
+  name: string;
+  type: "training" | "inference";
+  phase: JobPhase;
+  reason?: string;
+  org?: string;
+  model: string;
+  nodes: string[];
+  gpuCount: number;
+  startedAtSeconds?: number;
+  finishedAtSeconds?: number;
+  gpuEnergyJoules: number;
+  /** Training: completed steps and their tokens; the current step time; time hung on a fault. */
+  steps?: number;
+  trainingTokens?: number;
+  stepSeconds?: number;
+  stalledSeconds?: number;
+  /** Inference: tokens prefilled and generated, requests, per replica too. */
+  promptTokens?: number;
+  generatedTokens?: number;
+  requestsFinished?: number;
+  replicas?: ({ name: string; nodes: string[] } & ReplicaCounters)[];
+}
+
+/** The jobs as the ground truth lists them. */
+export function jobsTruth(engine: JobEngine, state: FactoryState): JobTruth[] {
+  const names = state.topo.nodeNames;
+  return engine.jobs.map((job) => {
+    const base: JobTruth = {
+      name: job.spec.name,
+      type: job.spec.type,
+      phase: job.phase,
+      ...(job.reason !== undefined ? { reason: job.reason } : {}),
+      ...(job.spec.org !== undefined ? { org: job.spec.org } : {}),
+      model: job.spec.model.name,
+      nodes: job.nodes.map((n) => names[n]!),
+      gpuCount: job.gpus.length,
+      ...(job.startedAt !== undefined ? { startedAtSeconds: job.startedAt } : {}),
+      ...(job.finishedAt !== undefined ? { finishedAtSeconds: job.finishedAt } : {}),
+      gpuEnergyJoules: job.gpuEnergyJoules,
+    };
+    if (job.spec.type === "training")
+      return {
+        ...base,
+        steps: job.steps,
+        trainingTokens: job.trainingTokens,
+        stepSeconds: job.stepSeconds,
+        stalledSeconds: job.stalledSeconds,
+      };
+    const replicas = job.replicas.map((r) => ({
+      name: r.name,
+      nodes: r.nodes.map((n) => names[n]!),
+      ...r.counters,
+    }));
+    return {
+      ...base,
+      promptTokens: replicas.reduce((s, r) => s + r.promptTokens, 0),
+      generatedTokens: replicas.reduce((s, r) => s + r.generatedTokens, 0),
+      requestsFinished: replicas.reduce((s, r) => s + r.requestsFinished, 0),
+      replicas,
+    };
+  });
+}
