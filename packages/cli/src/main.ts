@@ -7,6 +7,7 @@ import { ApiProblem, type ClientOptions, call } from "./client.ts";
 import { serve } from "./serve.ts";
 import { runSim, type SimCommandOptions } from "./sim.ts";
 import { kw, table } from "./table.ts";
+import { up } from "./up.ts";
 
 const int = (value: string): number => {
   const n = Number(value);
@@ -62,6 +63,18 @@ export function program(): Command {
         await serve({ ...o, data: cli.opts().data as string });
       },
     );
+
+  cli
+    .command("up")
+    .description("the control plane on PORT and the twin of the lab factory on TWIN-PORT (npm start)")
+    .option("--port <n>", "port", int, 7070)
+    .option("--twin-port <n>", "port of the twin", int, 7071)
+    .option("--no-twin", "start the control plane alone")
+    .option("--host <addr>", "address to listen on", "127.0.0.1")
+    .option("--database <url>", "postgres:// URL (default: $FLIGHTDECK_DATABASE_URL, else SQLite in DIR)")
+    .action(async (o: { port: number; twinPort: number; twin: boolean; host: string; database?: string }) => {
+      await up({ ...o, data: cli.opts().data as string });
+    });
 
   cli
     .command("sim")

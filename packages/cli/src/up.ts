@@ -1,0 +1,50 @@
+/**
+ * `flightdeck up`: what `npm start` runs — the control plane on :7070 and, in a process of its
+ * own, the twin of the lab factory on :7071 running the lab scenario. The two meet only over the
+ * twin's protocols, as they would in a real factory.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_FACTORY, type ServeOptions, serve } from "./serve.ts";
+
+/** The scenario the lab twin runs: both orgs training and serving. */
+export const DEFAULT_SCENARIO = fileURLToPath(
+  new URL("../../../examples/scenarios/lab.yaml", import.meta.url),
+);
+const BIN = fileURLToPath(new URL("../bin/flightdeck.js", import.meta.url));
+
+export interface UpOptions extends ServeOptions {
+  twinPort: number;
+  /** Start the control plane alone. */
+  twin: boolean;
+}
+
+export async function up(o: UpOptions): Promise<void> {
+  let twin: ChildProcess | undefined;
+  if (o.twin) {
+    twin = spawn(
+      process.execPath,
+      [
+        BIN,
+        "sim",
+        "--factory",
+        o.factory ?? DEFAULT_FACTORY,
+        "--scenario",
+        DEFAULT_SCENARIO,
+        "--port",
+        String(o.twinPort),
+        "--host",
+        o.host,
+      ],
+      { stdio: ["ignore", "inherit", "inherit"] },
+    );
+    twin.once("exit", (code, signal) => {
+      if (signal !== "SIGTERM") console.error(`the twin stopped (${signal ?? `exit ${code}`})`);
+    });
+  }
+  try {
+    await serve(o);
+  } finally {
+    if (twin && twin.exitCode === null) twin.kill("SIGTERM");
+  }
+}
