@@ -77,9 +77,9 @@ export function extenderPlacer(state: FactoryState, config: ExtenderConfig): Pla
   /** One pod: filter then prioritize; returns the chosen node slot or a reason. */
   const placePod = async (
     pod: Record<string, unknown>,
-    candidates: number[],
+    candidates: Int32Array,
   ): Promise<{ node: number } | { reason: string }> => {
-    const args = { Pod: pod, Nodes: null, NodeNames: candidates.map((n) => names[n]!) };
+    const args = { Pod: pod, Nodes: null, NodeNames: Array.from(candidates, (n) => names[n]!) };
     const filtered = (await post(filterUrl, args)) as {
       NodeNames?: string[] | null;
       FailedNodes?: Record<string, string> | null;

@@ -75,7 +75,15 @@ export {
 } from "./jobs.ts";
 export { MAX_Q_POWER_FRACTION, THERMAL_TIME_CONSTANT_S, tick } from "./physics.ts";
 export { PSU_EFFICIENCY } from "./power-tree.ts";
-export { advance, type RunningSim, SimLoadError, type SimOptions, startSim, TICK_SECONDS } from "./run.ts";
+export {
+  advance,
+  attachModelServers,
+  type RunningSim,
+  SimLoadError,
+  type SimOptions,
+  startSim,
+  TICK_SECONDS,
+} from "./run.ts";
 export {
   type JobSpec,
   loadScenario,

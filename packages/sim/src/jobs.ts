@@ -98,6 +98,8 @@ export interface Replica {
   running: Sequence[];
   kvTokensUsed: number;
   kvTokensCapacity: number;
+  /** Sim time the scheduler has run to: an iteration may end past a tick's end. */
+  clockSeconds: number;
   counters: ReplicaCounters;
   observer?: ReplicaObserver;
 }
@@ -136,7 +138,7 @@ export interface Placer {
   place(
     job: JobRuntime,
     unit: string,
-    candidates: number[],
+    candidates: Int32Array,
     count: number,
   ): PlacementAnswer | Promise<PlacementAnswer>;
 }
@@ -166,7 +168,7 @@ export interface JobEngine {
 export const firstFit: Placer = {
   place(_job, _unit, candidates, count) {
     return candidates.length >= count
-      ? { nodes: candidates.slice(0, count) }
+      ? { nodes: Array.from(candidates.subarray(0, count)) }
       : { reason: `needs ${count} free node(s), ${candidates.length} fit` };
   },
 };
@@ -285,17 +287,21 @@ function tryPlace(engine: JobEngine, state: FactoryState, job: JobRuntime): void
   const candidates = candidateNodes(engine, state, job);
   const all = units(state, job, candidates);
   const chosen: number[][] = [];
-  const taken = new Set<number>();
-  // Units are placed one after another; a remote placer answers asynchronously, so the whole job
-  // is placed in a promise chain and applied at the next step if its nodes are still free.
+  // What is left for the next unit: the nodes a placer took drop out. First fit takes a prefix,
+  // which drops out as a view without copying (3,000 replicas on 18,000 nodes place in one pass).
+  let left = Int32Array.from(candidates);
   const placeFrom = (i: number): PlacementAnswer | Promise<PlacementAnswer> => {
     if (i === all.length) return { nodes: chosen.flat() };
     const unit = all[i]!;
-    const left = candidates.filter((n) => !taken.has(n));
     const answer = engine.placer.place(job, unit.name, left, unit.count);
     const next = (a: PlacementAnswer): PlacementAnswer | Promise<PlacementAnswer> => {
       if ("reason" in a) return a;
-      for (const n of a.nodes) taken.add(n);
+      const prefix = a.nodes.every((n, k) => left[k] === n);
+      if (prefix) left = left.subarray(a.nodes.length);
+      else {
+        const taken = new Set(a.nodes);
+        left = left.filter((n) => !taken.has(n));
+      }
       chosen.push(a.nodes);
       return placeFrom(i + 1);
     };
@@ -378,6 +384,7 @@ function applyPlacement(
         waiting: [],
         running: [],
         kvTokensUsed: 0,
+        clockSeconds: state.timeSeconds,
         kvTokensCapacity: kvCapacityTokens(state, gpus.slice(0, spec.gpusPerReplica), job),
         counters: { promptTokens: 0, generatedTokens: 0, requestsFinished: 0, requestsArrived: 0 },
       };
@@ -527,7 +534,7 @@ function stepReplica(state: FactoryState, replica: Replica, now: number, dt: num
   for (const g of replica.gpus) speed = Math.min(speed, throughputRel[g]!);
   speed = Math.max(speed, 1e-3);
   const prefillRate = prefillTokensPerSecond(state, replica) * speed;
-  let t = now;
+  let t = Math.max(now, replica.clockSeconds);
   let busy = 0;
   let prefillBusy = 0;
   let context = 0;
@@ -623,6 +630,7 @@ function stepReplica(state: FactoryState, replica: Replica, now: number, dt: num
     replica.counters.generatedTokens += generatedNow;
     replica.observer?.iteration(promptDone, generatedNow);
   }
+  replica.clockSeconds = t;
   const share = busy > 0 ? Math.min(1, prefillBusy / busy) : 0;
   const util = Math.min(1, busy / dt);
   for (const g of replica.gpus) {

@@ -120,7 +120,7 @@ export function tick(state: FactoryState, dtSeconds: number): void {
     const load = rack >= 0 && rackGpus[rack]! > 0 ? rackUtil[rack]! / rackGpus[rack]! : 0;
     state.nodePowerWatts[n] = nodeOverhead(topo.nodeOverheadWatts[n]!, load);
   }
-  rollUpPower(state);
+  rollUpPower(state, dtSeconds);
   state.timeSeconds += dtSeconds;
   state.ticks++;
 }

@@ -22,11 +22,14 @@ export function nodeOverhead(fullLoadWatts: number, load: number): number {
  * Power devices: each node's input power (draw ÷ PSU efficiency) splits evenly over the live
  * devices feeding it (its power supplies share the load; when one side of an A/B pair dies the
  * other carries it all); each device's total splits evenly over the live devices feeding it,
- * deepest first, so every feed carries the sum of what it feeds.
+ * deepest first, so every feed carries the sum of what it feeds. Over a tick of `dtSeconds` every
+ * device and circuit adds its energy (the power now, held for the tick, as the physics does).
  */
-export function rollUpPower(state: FactoryState): void {
+export function rollUpPower(state: FactoryState, dtSeconds = 0): void {
   const { topo, powerWatts, nodePowerWatts } = state;
   const dead = state.faults.powerDead;
+  const circuitJ = state.circuitEnergyJoules;
+  const deviceEdges = topo.nodeFeedItems.length;
   powerWatts.fill(0);
   for (let n = 0; n < topo.nodeCount; n++) {
     const a = topo.nodeFeedStart[n]!;
@@ -36,7 +39,10 @@ export function rollUpPower(state: FactoryState): void {
     const share = nodePowerWatts[n]! / PSU_EFFICIENCY / live;
     for (let k = a; k < b; k++) {
       const d = topo.nodeFeedItems[k]!;
-      if (dead[d] === 0) powerWatts[d]! += share;
+      if (dead[d] === 0) {
+        powerWatts[d]! += share;
+        circuitJ[k]! += share * dtSeconds;
+      }
     }
   }
   for (let i = 0; i < topo.powerOrder.length; i++) {
@@ -48,9 +54,14 @@ export function rollUpPower(state: FactoryState): void {
     const share = powerWatts[d]! / live;
     for (let k = a; k < b; k++) {
       const u = topo.powerUpItems[k]!;
-      if (dead[u] === 0) powerWatts[u]! += share;
+      if (dead[u] === 0) {
+        powerWatts[u]! += share;
+        circuitJ[deviceEdges + k]! += share * dtSeconds;
+      }
     }
   }
+  if (dtSeconds > 0)
+    for (let d = 0; d < topo.powerCount; d++) state.powerEnergyJoules[d]! += powerWatts[d]! * dtSeconds;
 }
 
 function liveCount(items: Int32Array, a: number, b: number, dead: Uint8Array): number {

@@ -32,6 +32,7 @@ import {
   stepJobs,
 } from "./jobs.ts";
 import { tick } from "./physics.ts";
+import { createRedfishService } from "./redfish/index.ts";
 import { loadScenarioFile, type Scenario } from "./scenario.ts";
 import { createSimServer, type SimHandler } from "./server.ts";
 import { createState, type FactoryState } from "./state.ts";
@@ -124,7 +125,7 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
         ...(options.syslogFormat ? { format: options.syslogFormat } : {}),
       })
     : undefined;
-  const handlers: SimHandler[] = [createJobService(engine, pages)];
+  const handlers: SimHandler[] = [createRedfishService(state), createJobService(engine, pages)];
   const dcgm = createDcgmExporter(state, { fieldSet: options.fieldSet ?? "extended" });
   const server = createSimServer({ state, dcgm, engine, handlers });
   const host = options.host ?? "127.0.0.1";
@@ -190,7 +191,7 @@ const MAX_MODEL_LEN = 8192;
  * Gives every replica that starts a vLLM exporter fed by its scheduler; returns the renderer of a
  * replica's page.
  */
-function attachModelServers(engine: JobEngine, epochMs: number): (replica: Replica) => string {
+export function attachModelServers(engine: JobEngine, epochMs: number): (replica: Replica) => string {
   const stats = new Map<Replica, VllmServerStats>();
   engine.onReplica = (replica) => {
     const s = createVllmStats({

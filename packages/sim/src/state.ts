@@ -64,6 +64,14 @@ export interface FactoryState {
   readonly rackInletC: Float32Array;
   /** Input power of every power device, by power slot. */
   readonly powerWatts: Float64Array;
+  /** Energy into every power device since start, by power slot (what a meter's kWh counts). */
+  readonly powerEnergyJoules: Float64Array;
+  /**
+   * Energy carried by every circuit of the feed graph since start: entry k of
+   * `topo.nodeFeedItems` (a node's supply from a device), then, after those, entry k of
+   * `topo.powerUpItems` (a device's supply from the device above it).
+   */
+  readonly circuitEnergyJoules: Float64Array;
   readonly workload: WorkloadState;
   /** Injected faults and their effects (faults.ts). */
   readonly faults: FaultState;
@@ -154,6 +162,8 @@ export function createState(graph: FactoryGraph, catalog: Catalog, options: Stat
     nodePowerWatts,
     rackInletC,
     powerWatts: new Float64Array(topo.powerCount),
+    powerEnergyJoules: new Float64Array(topo.powerCount),
+    circuitEnergyJoules: new Float64Array(topo.nodeFeedItems.length + topo.powerUpItems.length),
     workload,
     faults: createFaultState(n, topo.rackCount, topo.powerCount, topo.nodeCount),
     pendingCaps: [],

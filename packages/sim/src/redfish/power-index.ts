@@ -3,11 +3,8 @@
  * device feeding it) and out of it (one per node or device it feeds), what each carries now and
  * the energy it has carried. What a circuit carries is the share `rollUpPower` (power-tree.ts)
  * put on it, so a device's outgoing circuits sum to its input power exactly.
- *
- * Energy: the state keeps no per-device counter, so circuits integrate here, lazily: each read
- * after sim time moved adds (power now) × (time since the last read) to every circuit. That is
- * exact while someone reads at least once per tick and a step approximation otherwise; it depends
- * only on the sim times of the reads, not on the wall clock.
+ * The energy of every circuit and device is counted by the physics each tick
+ * (`state.circuitEnergyJoules`, `state.powerEnergyJoules`), numbered as the circuits here.
  */
 import { PSU_EFFICIENCY } from "../power-tree.ts";
 import type { FactoryState } from "../state.ts";
@@ -26,10 +23,6 @@ export interface PowerIndex {
   /** Circuits out of each device: `downItems[downStart[d] .. downStart[d+1])`. */
   readonly downStart: Int32Array;
   readonly downItems: Int32Array;
-  /** Joules carried by each circuit, and by each device without a feeding device (its own input). */
-  readonly edgeEnergyJ: Float64Array;
-  readonly rootEnergyJ: Float64Array;
-  lastSeconds: number;
 }
 
 /** Builds the index: O(feed edges), once per service. */
@@ -64,9 +57,6 @@ export function buildPowerIndex(state: FactoryState): PowerIndex {
     edgeLower,
     downStart,
     downItems,
-    edgeEnergyJ: new Float64Array(total),
-    rootEnergyJ: new Float64Array(topo.powerCount),
-    lastSeconds: 0,
   };
 }
 
@@ -94,18 +84,6 @@ export function edgeWatts(index: PowerIndex, e: number): number {
   let live = 0;
   for (let k = a; k < b; k++) if (dead[items[k]!] === 0) live++;
   return live === 0 ? 0 : watts / live;
-}
-
-/** Brings every circuit's energy up to the current sim time (see the file comment). */
-export function integrateEnergy(index: PowerIndex): void {
-  const { state } = index;
-  const dt = state.timeSeconds - index.lastSeconds;
-  if (!(dt > 0)) return;
-  for (let e = 0; e < index.edgeEnergyJ.length; e++) index.edgeEnergyJ[e]! += edgeWatts(index, e) * dt;
-  const { topo } = state;
-  for (let d = 0; d < topo.powerCount; d++)
-    if (topo.powerUpStart[d + 1] === topo.powerUpStart[d]) index.rootEnergyJ[d]! += state.powerWatts[d]! * dt;
-  index.lastSeconds = state.timeSeconds;
 }
 
 /** The circuits feeding device `d` (edge numbers); empty for a device at the top of the chain. */

@@ -18,16 +18,8 @@
  * Normal, as a circuit whose upstream feed is lost does.
  */
 import { PSU_EFFICIENCY } from "../power-tree.ts";
-import {
-  branchesOf,
-  edgeWatts,
-  integrateEnergy,
-  lowerName,
-  mainsOf,
-  type PowerIndex,
-  upperOf,
-} from "./power-index.ts";
-import { collection, link, type Resource, round2, STATUS_OK } from "./resource.ts";
+import { branchesOf, edgeWatts, lowerName, mainsOf, type PowerIndex, upperOf } from "./power-index.ts";
+import { collection, kWhReading, link, type Resource, round2, STATUS_OK } from "./resource.ts";
 
 /** Redfish collection and EquipmentType of each power device kind of the factory model. */
 const EQUIPMENT: Record<string, { collection: string; equipmentType: string }> = {
@@ -399,9 +391,9 @@ function circuitWatts(index: PowerIndex, c: Circuit): number {
 }
 
 function circuitJoules(index: PowerIndex, c: Circuit): number {
-  if (c.root >= 0) return index.rootEnergyJ[c.root]!;
+  if (c.root >= 0) return index.state.powerEnergyJoules[c.root]!;
   let joules = 0;
-  for (const e of c.edges) joules += index.edgeEnergyJ[e]!;
+  for (const e of c.edges) joules += index.state.circuitEnergyJoules[e]!;
   return joules * c.scale;
 }
 
@@ -420,7 +412,6 @@ const NOMINAL: [number, string][] = [
 ];
 
 function circuitBody(index: PowerIndex, c: Circuit): object {
-  integrateEnergy(index);
   const live = energized(index, c);
   const watts = live ? circuitWatts(index, c) : 0;
   const volts = live ? c.volts : 0;
@@ -445,7 +436,7 @@ function circuitBody(index: PowerIndex, c: Circuit): object {
       c.phases === "DC"
         ? { Reading: round2(watts) }
         : { Reading: round2(watts), ApparentVA: round2(watts / pf), PowerFactor: pf },
-    EnergykWh: { Reading: round2(circuitJoules(index, c) / 3.6e6) },
+    EnergykWh: { Reading: kWhReading(circuitJoules(index, c)) },
   };
   if (c.phases !== "DC") out.PhaseWiringType = c.phases === 3 ? "ThreePhase5Wire" : "OnePhase3Wire";
   if (c.phases === 3) {
@@ -460,7 +451,6 @@ function circuitBody(index: PowerIndex, c: Circuit): object {
 function metrics(index: PowerIndex, d: number, url: string): Resource {
   return {
     body: () => {
-      integrateEnergy(index);
       const joules = mainsCircuits(index, d, "").reduce((sum, c) => sum + circuitJoules(index, c), 0);
       return {
         "@odata.id": url,
@@ -468,7 +458,7 @@ function metrics(index: PowerIndex, d: number, url: string): Resource {
         Id: "Metrics",
         Name: "Summary Metrics",
         PowerWatts: { Reading: round2(index.state.powerWatts[d]!) },
-        EnergykWh: { Reading: round2(joules / 3.6e6) },
+        EnergykWh: { Reading: kWhReading(joules) },
       };
     },
   };

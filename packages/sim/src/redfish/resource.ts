@@ -26,5 +26,8 @@ export function collection(id: string, type: string, name: string, memberIds: re
 /** Readings to 0.01 of their unit, as BMCs and PDUs report them. */
 export const round2 = (x: number): number => Math.round(x * 100) / 100;
 
+/** Energy in kWh to the watt-hour, the resolution PDU energy meters count in. */
+export const kWhReading = (joules: number): number => Math.round(joules / 3600) / 1000;
+
 /** Status of a working resource. */
 export const STATUS_OK = { State: "Enabled", Health: "OK" } as const;
