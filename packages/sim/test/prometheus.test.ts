@@ -1,6 +1,7 @@
 /**
- * The twin against a real Prometheus: file_sd discovery of every node, scrapes that succeed, and
- * the dcgm series queryable. Needs the `prometheus` binary (Debian package `prometheus`); without
+ * The twin against a real Prometheus: file_sd discovery of every node, model server and training
+ * job of the lab scenario, scrapes that all succeed, and the dcgm, vLLM and trainer series
+ * queryable. Needs the `prometheus` binary (Debian package `prometheus`); without
  * it this test fails rather than skips, because CI installs it.
  */
 import assert from "node:assert/strict";
@@ -11,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type RunningSim, startSim } from "../src/index.ts";
-import { example } from "./factories.ts";
+import { example, repoPath } from "./factories.ts";
 
 const lab = example("lab");
 const dir = mkdtempSync(join(tmpdir(), "sim-prometheus-"));
@@ -65,7 +66,14 @@ describe("a real Prometheus scraping the twin", () => {
       );
     }
     const targets = join(dir, "targets.json");
-    sim = await startSim({ factoryFile: lab.file, port: 0, seed: 8, speed: 5, targetsFile: targets });
+    sim = await startSim({
+      factoryFile: lab.file,
+      scenarioFile: repoPath("examples/scenarios/lab.yaml"),
+      port: 0,
+      seed: 8,
+      speed: 5,
+      targetsFile: targets,
+    });
     writeFileSync(
       join(dir, "prometheus.yml"),
       `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: sim\n` +
@@ -101,24 +109,41 @@ describe("a real Prometheus scraping the twin", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("discovers every node and scrapes each without a failure", async () => {
+  // 16 DGX nodes, 2 + 4 vLLM replicas and 2 training jobs.
+  const TARGETS = 24;
+
+  it("discovers every node, model server and job and scrapes each without a failure", async () => {
     const active = await until("every target scraped twice and up", 30, async () => {
       const { activeTargets } = await query<{ activeTargets: Target[] }>("/api/v1/targets?state=active");
       const scrapedTwice = await query<{ result: unknown[] }>(
         `/api/v1/query?query=${encodeURIComponent("count_over_time(up[1m]) >= 2")}`,
       );
-      return activeTargets.length === 16 && scrapedTwice.result.length === 16 ? activeTargets : undefined;
+      return activeTargets.length === TARGETS && scrapedTwice.result.length === TARGETS
+        ? activeTargets
+        : undefined;
     });
     for (const t of active) {
-      assert.equal(t.health, "up", `${t.labels.node}: ${t.lastError}`);
-      assert.equal(t.lastError, "", t.labels.node);
-      assert.equal(t.labels.job, "dcgm");
+      assert.equal(t.health, "up", `${JSON.stringify(t.labels)}: ${t.lastError}`);
+      assert.equal(t.lastError, "", JSON.stringify(t.labels));
     }
-    assert.deepEqual(new Set(active.map((t) => t.labels.node)).size, 16);
+    const byJob = (job: string) => active.filter((t) => t.labels.job === job);
+    assert.equal(new Set(byJob("dcgm").map((t) => t.labels.node)).size, 16);
+    assert.deepEqual(
+      byJob("vllm")
+        .map((t) => t.labels.server)
+        .sort(),
+      ["acme-chat-0", "acme-chat-1", "globex-code-0", "globex-code-1", "globex-code-2", "globex-code-3"],
+    );
+    assert.deepEqual(
+      byJob("training")
+        .map((t) => t.labels.job_name)
+        .sort(),
+      ["acme-pretrain", "globex-finetune"],
+    );
     const up = await query<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
       "/api/v1/query?query=up",
     );
-    assert.equal(up.result.length, 16);
+    assert.equal(up.result.length, TARGETS);
     assert.ok(up.result.every((r) => r.value[1] === "1"));
     // No scrape ever failed: up was 1 at every scrape of the last minute.
     const failed = await query<{ result: unknown[] }>(
@@ -133,5 +158,20 @@ describe("a real Prometheus scraping the twin", () => {
     );
     assert.equal(power.result.length, 128);
     assert.ok(power.result.every((r) => r.metric.modelName === "NVIDIA H100 80GB HBM3" && r.metric.UUID));
+  });
+
+  it("stores every replica's token counters and every job's training tokens", async () => {
+    const generated = await query<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      `/api/v1/query?query=${encodeURIComponent("vllm:generation_tokens_total")}`,
+    );
+    assert.equal(generated.result.length, 6);
+    assert.ok(generated.result.every((r) => Number(r.value[1]) > 0));
+    const trained = await query<{ result: { metric: Record<string, string> }[] }>(
+      "/api/v1/query?query=training_tokens_total",
+    );
+    assert.deepEqual(trained.result.map((r) => r.metric.job_name).sort(), [
+      "acme-pretrain",
+      "globex-finetune",
+    ]);
   });
 });

@@ -6,7 +6,7 @@
  * their own counters file and which the twin exports unless asked for the default set only.
  */
 import type { FactoryState } from "../state.ts";
-import { WORK_DECODE, WORK_IDLE } from "../workload.ts";
+import { WORK_IDLE } from "../workload.ts";
 
 /** One exported field: name, Prometheus type, help, and how to read it from the state. */
 export interface DcgmField {
@@ -20,18 +20,26 @@ export interface DcgmField {
   value: (s: FactoryState, gpu: number) => number;
 }
 
-/** Memory-interface activity by kind (compute, decode, idle): decode is memory-bound (FACTS.md). Synthetic. */
-const DRAM_SHARE = [0.6, 0.85, 0];
-/** Tensor-pipe activity by kind: the loaded A100 excerpt shows 0.93 for training. Synthetic. */
-const TENSOR_SHARE = [0.93, 0.35, 0];
+/**
+ * Memory-interface and tensor-pipe activity per unit of utilization, for compute-bound and for
+ * memory-bound (decode) work, mixed by the GPU's compute share: decode is memory-bound (FACTS.md);
+ * the loaded A100 excerpt shows 0.93 tensor activity for training. Synthetic.
+ */
+const DRAM_SHARE = { compute: 0.6, decode: 0.85 };
+const TENSOR_SHARE = { compute: 0.93, decode: 0.35 };
+const mix = (s: FactoryState, g: number, share: { compute: number; decode: number }): number => {
+  const c = s.workload.computeShare[g]!;
+  return c * share.compute + (1 - c) * share.decode;
+};
 
 const fbUsedMiB = (s: FactoryState, g: number): number => {
+  // A job's GPUs hold their memory (weights, KV cache, optimizer state) even while they wait.
   if (s.workload.kind[g] === WORK_IDLE) return 0;
   const { info } = s.topo.models[s.topo.gpuModel[g]!]!;
   return Math.round(0.9 * (info.fbTotalMiB - info.fbReservedMiB));
 };
 const fbOf = (s: FactoryState, g: number) => s.topo.models[s.topo.gpuModel[g]!]!.info;
-const dram = (s: FactoryState, g: number): number => s.gpu.utilization[g]! * DRAM_SHARE[s.workload.kind[g]!]!;
+const dram = (s: FactoryState, g: number): number => s.gpu.utilization[g]! * mix(s, g, DRAM_SHARE);
 
 const field = (
   name: string,
@@ -205,7 +213,7 @@ export const DCGM_FIELDS: readonly DcgmField[] = [
     "gauge",
     "Ratio of cycles the tensor (HMMA) pipe is active.",
     true,
-    (s, g) => s.gpu.utilization[g]! * TENSOR_SHARE[s.workload.kind[g]!]! * s.gpu.throughputRel[g]!,
+    (s, g) => s.gpu.utilization[g]! * mix(s, g, TENSOR_SHARE) * s.gpu.throughputRel[g]!,
     true,
   ),
   field(
@@ -229,7 +237,7 @@ export const DCGM_FIELDS: readonly DcgmField[] = [
     "gauge",
     "The rate of data received over the PCIe bus - including both protocol headers and data payloads - in bytes per second.",
     true,
-    (s, g) => s.gpu.utilization[g]! * (s.workload.kind[g] === WORK_DECODE ? 98e6 : 60e6),
+    (s, g) => s.gpu.utilization[g]! * (60e6 + 38e6 * (1 - s.workload.computeShare[g]!)),
   ),
 ];
 
