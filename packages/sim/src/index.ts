@@ -114,7 +114,7 @@ export {
 export { type FileSdGroup, fileSdGroups, writeFileSd } from "./targets.ts";
 export type { SimTopology } from "./topology.ts";
 export { parseAzureTrace, readAzureTrace, TraceError } from "./trace.ts";
-export { type Truth, type TruthFault, truthOf } from "./truth.ts";
+export { type RackTruth, type Truth, type TruthFault, truthOf } from "./truth.ts";
 export { WORK_COMPUTE, WORK_DECODE, WORK_IDLE, WORK_JOB, type WorkloadOptions } from "./workload.ts";
 
 /** Renders every GPU node's dcgm page once (as a scrape of the whole factory would); returns the bytes. */

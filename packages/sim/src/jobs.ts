@@ -483,6 +483,8 @@ function stepTraining(state: FactoryState, job: JobRuntime, dt: number): void {
     job.stepProgress -= done;
     job.steps += done;
     job.trainingTokens += done * job.spec.globalBatchTokens;
+    const share = (done * job.spec.globalBatchTokens) / job.gpus.length;
+    for (const g of job.gpus) state.gpu.trainingTokens[g]! += share;
   }
 }
 
@@ -535,6 +537,8 @@ function stepReplica(state: FactoryState, replica: Replica, now: number, dt: num
   speed = Math.max(speed, 1e-3);
   const prefillRate = prefillTokensPerSecond(state, replica) * speed;
   let t = Math.max(now, replica.clockSeconds);
+  const promptBefore = replica.counters.promptTokens;
+  const generatedBefore = replica.counters.generatedTokens;
   let busy = 0;
   let prefillBusy = 0;
   let context = 0;
@@ -631,6 +635,12 @@ function stepReplica(state: FactoryState, replica: Replica, now: number, dt: num
     replica.observer?.iteration(promptDone, generatedNow);
   }
   replica.clockSeconds = t;
+  const promptShare = (replica.counters.promptTokens - promptBefore) / replica.gpus.length;
+  const generatedShare = (replica.counters.generatedTokens - generatedBefore) / replica.gpus.length;
+  for (const g of replica.gpus) {
+    state.gpu.promptTokens[g]! += promptShare;
+    state.gpu.generatedTokens[g]! += generatedShare;
+  }
   const share = busy > 0 ? Math.min(1, prefillBusy / busy) : 0;
   const util = Math.min(1, busy / dt);
   for (const g of replica.gpus) {

@@ -49,6 +49,13 @@ export interface GpuState {
   pcieReplays: Float64Array;
   /** Last Xid seen, 0 for none. */
   xidLast: Uint16Array;
+  /**
+   * Tokens each GPU has worked on: its even share of its job's (or replica's) prompt tokens
+   * prefilled, tokens generated, and tokens trained. Ground truth for per-GPU KPIs.
+   */
+  promptTokens: Float64Array;
+  generatedTokens: Float64Array;
+  trainingTokens: Float64Array;
   /** Throttling time due to the power cap / temperature, in nanoseconds (DCGM fields 240/241). */
   powerViolationNs: Float64Array;
   thermalViolationNs: Float64Array;
@@ -131,6 +138,9 @@ export function createState(graph: FactoryGraph, catalog: Catalog, options: Stat
     nvlinkBytes: f64(),
     pcieReplays: f64(),
     xidLast: new Uint16Array(n),
+    promptTokens: f64(),
+    generatedTokens: f64(),
+    trainingTokens: f64(),
     powerViolationNs: f64(),
     thermalViolationNs: f64(),
   };

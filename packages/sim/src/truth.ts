@@ -13,6 +13,17 @@ export interface TruthFault extends FaultRecord {
   active: boolean;
 }
 
+/** What a rack did since the twin started. */
+export interface RackTruth {
+  org: string | null;
+  promptTokens: number;
+  generatedTokens: number;
+  trainingTokens: number;
+  gpuEnergyJoules: number;
+  /** Energy into the rack's PDUs or power shelves (what their meters count). */
+  pduEnergyJoules: number;
+}
+
 /** The `/sim/truth` document. */
 export interface Truth {
   /** Sim time since start and ticks taken. */
@@ -35,6 +46,11 @@ export interface Truth {
   tokens: { prompt: number; generated: number; training: number };
   /** Every job of the scenario, placed or not. */
   jobs: JobTruth[];
+  /**
+   * Per rack since start: tokens of its GPUs (each GPU's even share of its job's tokens), their
+   * energy, and the energy into the rack's own power devices (rack PDUs or power shelves).
+   */
+  racks: Record<string, RackTruth>;
   /** Kernel log events dropped because the log was not drained (no syslog collector keeping up). */
   kernelLogDropped: number;
 }
@@ -66,6 +82,7 @@ export function truthOf(state: FactoryState, engine?: JobEngine): Truth {
     tokens.training += j.trainingTokens ?? 0;
   }
   return {
+    racks: racksTruth(state),
     timeSeconds: state.timeSeconds,
     ticks: state.ticks,
     seed: state.seed,
@@ -80,4 +97,35 @@ export function truthOf(state: FactoryState, engine?: JobEngine): Truth {
     jobs,
     kernelLogDropped: state.faults.kernelLogDropped,
   };
+}
+
+function racksTruth(state: FactoryState): Record<string, RackTruth> {
+  const { topo, gpu } = state;
+  const rows: RackTruth[] = topo.rackNames.map((_, r) => ({
+    org: topo.graph.at(topo.rackEntity[r]!).org,
+    promptTokens: 0,
+    generatedTokens: 0,
+    trainingTokens: 0,
+    gpuEnergyJoules: 0,
+    pduEnergyJoules: 0,
+  }));
+  for (let g = 0; g < topo.gpuCount; g++) {
+    const r = topo.nodeRack[topo.gpuNode[g]!]!;
+    if (r < 0) continue;
+    const row = rows[r]!;
+    row.promptTokens += gpu.promptTokens[g]!;
+    row.generatedTokens += gpu.generatedTokens[g]!;
+    row.trainingTokens += gpu.trainingTokens[g]!;
+    row.gpuEnergyJoules += gpu.energyMillijoules[g]! / 1000;
+  }
+  const rackSlot = new Map<number, number>();
+  topo.rackEntity.forEach((index, r) => {
+    rackSlot.set(index, r);
+  });
+  for (let d = 0; d < topo.powerCount; d++) {
+    const rack = topo.graph.enclosing(topo.powerEntity[d]!, "rack");
+    const r = rack ? rackSlot.get(rack.index) : undefined;
+    if (r !== undefined) rows[r]!.pduEnergyJoules += state.powerEnergyJoules[d]!;
+  }
+  return Object.fromEntries(topo.rackNames.map((name, r) => [name, rows[r]!]));
 }

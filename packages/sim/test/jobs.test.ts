@@ -264,6 +264,16 @@ describe("inference services", () => {
     const truth = truthOf(state, engine);
     assert.equal(truth.tokens.prompt, prompt);
     assert.ok(truth.jobs[0]!.gpuEnergyJoules > 0);
+    // Per rack: the service runs on globex's racks r03 and r04, one replica each.
+    const racks = Object.values(truth.racks);
+    const sum = (f: (r: (typeof racks)[number]) => number) => racks.reduce((a, r) => a + f(r), 0);
+    assert.ok(Math.abs(sum((r) => r.promptTokens) - prompt) < 1e-6 * prompt);
+    assert.ok(Math.abs(sum((r) => r.gpuEnergyJoules) - truth.gpuEnergyJoules) < 1e-6 * truth.gpuEnergyJoules);
+    assert.equal(truth.racks.r01!.promptTokens, 0);
+    assert.ok(truth.racks.r03!.promptTokens > 0);
+    assert.equal(truth.racks.r03!.org, "globex");
+    // The rack PDUs carry the GPUs plus node overheads and supply losses.
+    for (const r of racks) assert.ok(r.pduEnergyJoules > r.gpuEnergyJoules * 1.2, JSON.stringify(r));
   });
 
   it("decode hardly notices a cap that prefill feels", () => {
