@@ -10,6 +10,7 @@ import { RackBuilder, type RackDeviceGroup, rackCapacity } from "./build-racks.t
 import { GraphBuilder } from "./builder.ts";
 import { builtinCatalog, type Catalog, type NodeSpec } from "./catalog.ts";
 import type { DocPath, FactoryDoc, RackGroupDoc } from "./document.ts";
+import { type EndpointsConfig, resolveEndpoints } from "./endpoints.ts";
 import { ENTITY_KINDS, type FactoryGraph } from "./graph.ts";
 import { expandPattern, substitute } from "./pattern.ts";
 import type { ProblemList } from "./problems.ts";
@@ -35,6 +36,8 @@ export interface BuildResult {
   graph: FactoryGraph;
   catalog: Catalog;
   summary: FactorySummary;
+  /** Where the control plane reads this factory (empty when the file has no endpoints). */
+  endpoints: EndpointsConfig;
 }
 
 /** Merges the file's catalog over the built-in one, entry by entry. */
@@ -320,7 +323,7 @@ export function buildFactory(doc: FactoryDoc, problems: ProblemList): BuildResul
       summary.feedLimitWatts += e.limitWatts!;
     }
   }
-  return { graph, catalog, summary };
+  return { graph, catalog, summary, endpoints: resolveEndpoints(doc.endpoints, problems) };
 }
 
 /** Substitutes variables and expands a pattern; a bad pattern becomes a problem and no names. */

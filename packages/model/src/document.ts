@@ -2,7 +2,9 @@
  * The factory description as written in YAML (after schema validation), before expansion.
  * `factory.schema.json` beside this package is the published contract; these types mirror it.
  */
+
 import type { GpuSpec, NodeSpec, RackSpec, Rating, SwitchSpec } from "./catalog.ts";
+import type { EndpointsDoc } from "./endpoints.ts";
 
 /** A device of the site's power chain: a utility feed, switchboard, floor PDU, busway… */
 export interface PowerDeviceDoc {
@@ -79,6 +81,7 @@ export interface FactoryDoc {
   power: PowerDeviceDoc[];
   halls: HallDoc[];
   fabrics?: FabricDoc[];
+  endpoints?: EndpointsDoc;
 }
 
 /** A place in the document: keys and array indexes from the root. */

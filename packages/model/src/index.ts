@@ -22,6 +22,17 @@ export {
 } from "./catalog.ts";
 export { diffGraphs, type EntityChange, type GraphDiff } from "./diff.ts";
 export type { DocPath, FactoryDoc } from "./document.ts";
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_INTERVAL_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_TIMEOUT_SECONDS,
+  type Endpoint,
+  type EndpointDoc,
+  type EndpointsConfig,
+  type EndpointsDoc,
+  expandEndpoint,
+} from "./endpoints.ts";
 export { ENTITY_KINDS, type Entity, type EntityKind, FactoryGraph, type Link } from "./graph.ts";
 export {
   compileSchema,
