@@ -111,7 +111,7 @@ export {
   type SyslogSender,
   type SyslogSenderOptions,
 } from "./syslog.ts";
-export { type FileSdGroup, fileSdGroups, writeFileSd } from "./targets.ts";
+export { endpointsSection, type FileSdGroup, fileSdGroups, writeFileSd } from "./targets.ts";
 export type { SimTopology } from "./topology.ts";
 export { parseAzureTrace, readAzureTrace, TraceError } from "./trace.ts";
 export { type RackTruth, type Truth, type TruthFault, truthOf } from "./truth.ts";

@@ -34,10 +34,10 @@ import {
 import { tick } from "./physics.ts";
 import { createRedfishService } from "./redfish/index.ts";
 import { loadScenarioFile, type Scenario } from "./scenario.ts";
-import { createSimServer, type SimHandler } from "./server.ts";
+import { createSimServer, type SimHandler, send } from "./server.ts";
 import { createState, type FactoryState } from "./state.ts";
 import { createSyslogSender, type SyslogFormat, type SyslogSender } from "./syslog.ts";
-import { fileSdGroups, writeFileSd } from "./targets.ts";
+import { endpointsSection, fileSdGroups, writeFileSd } from "./targets.ts";
 import type { WorkloadOptions } from "./workload.ts";
 
 /** How to start the twin. Give either `factoryFile` or `graph` with `catalog`. */
@@ -125,7 +125,17 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
         ...(options.syslogFormat ? { format: options.syslogFormat } : {}),
       })
     : undefined;
-  const handlers: SimHandler[] = [createRedfishService(state), createJobService(engine, pages)];
+  let hostPort = "";
+  // Prometheus HTTP service discovery: the same groups as the targets file, always current.
+  const discovery: SimHandler = (_req, res, path) => {
+    if (path === "/sim/sd")
+      send(res, 200, "application/json", JSON.stringify(fileSdGroups(state, hostPort, engine)));
+    else if (path === "/sim/endpoints")
+      send(res, 200, "application/yaml", endpointsSection(`http://${hostPort}`));
+    else return false;
+    return true;
+  };
+  const handlers: SimHandler[] = [discovery, createRedfishService(state), createJobService(engine, pages)];
   const dcgm = createDcgmExporter(state, { fieldSet: options.fieldSet ?? "extended" });
   const server = createSimServer({ state, dcgm, engine, handlers });
   const host = options.host ?? "127.0.0.1";
@@ -138,7 +148,7 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
   });
   const port = (server.address() as AddressInfo).port;
   const advertised = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  const hostPort = advertised.includes(":") ? `[${advertised}]:${port}` : `${advertised}:${port}`;
+  hostPort = advertised.includes(":") ? `[${advertised}]:${port}` : `${advertised}:${port}`;
   let targetsKey = "";
   const writeTargets = () => {
     if (!options.targetsFile) return;

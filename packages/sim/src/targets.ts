@@ -16,6 +16,8 @@ export interface FileSdGroup {
 /**
  * The groups for every node with GPUs (job `dcgm`), and with an engine every running inference
  * replica (job `vllm`) and training job (job `training`), scraped at `address` (`host:port`).
+ * A job's `nodes` label lists the nodes it runs on, comma-separated, as a Kubernetes pod's node
+ * name would tell a real collector.
  */
 export function fileSdGroups(state: FactoryState, address: string, engine?: JobEngine): FileSdGroup[] {
   const { topo } = state;
@@ -44,6 +46,7 @@ export function fileSdGroups(state: FactoryState, address: string, engine?: JobE
           __metrics_path__: `/jobs/${encodeURIComponent(job.spec.name)}/metrics`,
           job_name: job.spec.name,
           org,
+          nodes: job.nodes.map((n) => topo.nodeNames[n]!).join(","),
           job: "training",
         },
       });
@@ -56,6 +59,7 @@ export function fileSdGroups(state: FactoryState, address: string, engine?: JobE
             server: r.name,
             service: job.spec.name,
             org,
+            nodes: r.nodes.map((n) => topo.nodeNames[n]!).join(","),
             job: "vllm",
           },
         });
@@ -71,4 +75,22 @@ export function writeFileSd(file: string, groups: FileSdGroup[]): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(groups, null, 1)}\n`);
   renameSync(tmp, file);
+}
+
+/**
+ * The `endpoints` section of a factory description that points a control plane at this twin
+ * (base URL `url`), as YAML to paste into the factory file.
+ */
+export function endpointsSection(url: string, syslogPort?: number): string {
+  const lines = [
+    "endpoints:",
+    "  defaults: { intervalSeconds: 10, timeoutSeconds: 5 }",
+    `  gpuMetrics: { url: "${url}/nodes/{node}/metrics" }`,
+    `  bmc: { url: "${url}/bmc/{node}/redfish/v1" }`,
+    `  pdu: { url: "${url}/pdu/{device}/redfish/v1" }`,
+    "  discovery:",
+    `    - url: ${url}/sim/sd`,
+  ];
+  if (syslogPort !== undefined) lines.push(`  syslog: { udpPort: ${syslogPort} }`);
+  return `${lines.join("\n")}\n`;
 }
