@@ -1,0 +1,133 @@
+/**
+ * What the collector reads: targets from the factory description's endpoints section (a
+ * dcgm-exporter page per GPU node, a BMC per GPU node, a Redfish service per rack PDU or power
+ * shelf) and from Prometheus HTTP service discovery (model servers and training jobs, which come
+ * and go).
+ */
+import { type Catalog, type EndpointsConfig, expandEndpoint, type FactoryGraph } from "@flightdeck/model";
+import { type FetchOptions, fetchBounded } from "./fetch.ts";
+
+/** How a target speaks and what its data is about. */
+export type TargetKind = "dcgm" | "vllm" | "training" | "metrics" | "bmc" | "pdu";
+
+/** One thing to read periodically. */
+export interface Target {
+  /** `KIND:NAME`, unique: `dcgm:r01-dgx1`, `vllm:acme-chat-0`, `pdu:r01-pdu-a1`. */
+  id: string;
+  kind: TargetKind;
+  url: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /**
+   * What the target is about: `node` (dcgm, bmc), `device` (pdu), `server`/`service` (vllm),
+   * `job_name` (training), `org`, and `nodes` (comma-separated nodes a discovered target runs on).
+   */
+  labels: Record<string, string>;
+}
+
+/** Power device types read through a Redfish PDU or power shelf service. */
+const METERED_DEVICE_TYPES = new Set(["rackPdu", "powerShelf"]);
+
+/** The targets the endpoints section names for every GPU node and metered power device. */
+export function staticTargets(graph: FactoryGraph, catalog: Catalog, endpoints: EndpointsConfig): Target[] {
+  const out: Target[] = [];
+  const { gpuMetrics, bmc, pdu } = endpoints;
+  if (gpuMetrics || bmc)
+    for (const node of graph.ofKind("node")) {
+      const spec = catalog.nodes[node.type ?? ""];
+      if (!spec || spec.gpus === 0) continue;
+      const labels = { node: node.name, rack: graph.enclosing(node.index, "rack")?.name ?? "" };
+      if (gpuMetrics)
+        out.push({
+          id: `dcgm:${node.name}`,
+          kind: "dcgm",
+          url: expandEndpoint(gpuMetrics.url, { node: node.name }),
+          intervalMs: gpuMetrics.intervalSeconds * 1000,
+          timeoutMs: gpuMetrics.timeoutSeconds * 1000,
+          labels,
+        });
+      if (bmc)
+        out.push({
+          id: `bmc:${node.name}`,
+          kind: "bmc",
+          url: expandEndpoint(bmc.url, { node: node.name }),
+          intervalMs: bmc.intervalSeconds * 1000,
+          timeoutMs: bmc.timeoutSeconds * 1000,
+          labels,
+        });
+    }
+  if (pdu)
+    for (const device of graph.ofKind("power")) {
+      if (!METERED_DEVICE_TYPES.has(device.type ?? "")) continue;
+      out.push({
+        id: `pdu:${device.name}`,
+        kind: "pdu",
+        url: expandEndpoint(pdu.url, { device: device.name }),
+        intervalMs: pdu.intervalSeconds * 1000,
+        timeoutMs: pdu.timeoutSeconds * 1000,
+        labels: { device: device.name, rack: graph.enclosing(device.index, "rack")?.name ?? "" },
+      });
+    }
+  return out;
+}
+
+/** One group of a Prometheus HTTP SD answer (the file_sd JSON format). */
+interface SdGroup {
+  targets: string[];
+  labels?: Record<string, string>;
+}
+
+/** A discovery answer that is not what the HTTP SD format says, with where and why. */
+export class DiscoveryError extends Error {
+  constructor(url: string, reason: string) {
+    super(`${url}: ${reason}`);
+    this.name = "DiscoveryError";
+  }
+}
+
+/**
+ * Reads Prometheus HTTP service discovery at `url` and turns every group's targets into scrape
+ * targets: `job` picks the kind (`vllm`, `training`, else plain metrics), `__scheme__` and
+ * `__metrics_path__` build the URL, and the other labels (double-underscore ones dropped) are
+ * kept to place the target (`nodes`, `org`, …).
+ */
+export async function discoverTargets(
+  url: string,
+  fetchOptions: FetchOptions,
+  intervalMs: number,
+  timeoutMs: number,
+): Promise<Target[]> {
+  const { text } = await fetchBounded(url, { ...fetchOptions, accept: "application/json" });
+  let groups: unknown;
+  try {
+    groups = JSON.parse(text);
+  } catch (err) {
+    throw new DiscoveryError(url, `not JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(groups)) throw new DiscoveryError(url, "expected a JSON array of target groups");
+  const out: Target[] = [];
+  groups.forEach((group: SdGroup, i) => {
+    if (typeof group !== "object" || group === null || !Array.isArray(group.targets))
+      throw new DiscoveryError(url, `group ${i}: expected {"targets": [...], "labels": {...}}`);
+    const labels = group.labels ?? {};
+    const kind: TargetKind =
+      labels.job === "vllm" ? "vllm" : labels.job === "training" ? "training" : "metrics";
+    const scheme = labels.__scheme__ ?? "http";
+    const path = labels.__metrics_path__ ?? "/metrics";
+    const kept = Object.fromEntries(Object.entries(labels).filter(([k]) => !k.startsWith("__")));
+    const name = kept.server ?? kept.job_name ?? path;
+    for (const address of group.targets) {
+      if (typeof address !== "string" || address === "")
+        throw new DiscoveryError(url, `group ${i}: a target must be "host:port"`);
+      out.push({
+        id: `${kind}:${group.targets.length > 1 ? `${name}@${address}` : name}`,
+        kind,
+        url: `${scheme}://${address}${path}`,
+        intervalMs,
+        timeoutMs,
+        labels: kept,
+      });
+    }
+  });
+  return out;
+}
