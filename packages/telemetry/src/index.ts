@@ -4,4 +4,4 @@
  * PDUs, power shelves), syslog (kernel Xid lines) — kept as a live window of series per entity,
  * and written on to any Prometheus-compatible TSDB by remote-write.
  */
-export {};
+export * from "./redfish/index.ts";
