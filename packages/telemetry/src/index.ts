@@ -5,3 +5,4 @@
  * and written on to any Prometheus-compatible TSDB by remote-write.
  */
 export * from "./redfish/index.ts";
+export * from "./syslog/index.ts";
