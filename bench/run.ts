@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every benchmark, printed as a table (or `--json`: one object a line with
- * bench, metric, value, unit, target). `--only model|sim|api` runs one group.
+ * bench, metric, value, unit, target). `--only model|sim|parser|api` runs one group.
  */
 import { benchApi } from "./api.ts";
 import { type Row, report } from "./lib.ts";
 import { benchModelLoad, benchModelQueries } from "./model.ts";
+import { benchParser } from "./parser.ts";
 import { benchSim } from "./sim.ts";
 
 const args = process.argv.slice(2);
@@ -17,5 +18,6 @@ if (!only || only === "model") {
   rows.push(...benchModelQueries());
 }
 if (!only || only === "sim") rows.push(...benchSim());
+if (!only || only === "parser") rows.push(...benchParser());
 if (!only || only === "api") rows.push(...(await benchApi()));
 report(rows, json);

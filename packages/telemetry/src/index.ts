@@ -6,3 +6,4 @@
  */
 export * from "./redfish/index.ts";
 export * from "./syslog/index.ts";
+export * from "./exposition/index.ts";
