@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import { formatProblem, loadFactoryFile } from "@flightdeck/model";
 import { Command, InvalidArgumentError } from "commander";
 import { ApiProblem, type ClientOptions, call } from "./client.ts";
+import { parseMetricsCommand } from "./metrics.ts";
 import { serve } from "./serve.ts";
 import { runSim, type SimCommandOptions } from "./sim.ts";
 import { kw, table } from "./table.ts";
@@ -91,6 +92,19 @@ export function program(): Command {
     .action(async (o: SimCommandOptions) => {
       await runSim(o);
     });
+
+  cli
+    .command("parse-metrics <file>")
+    .description(
+      "parse a saved Prometheus text or OpenMetrics page: its families and samples, or the error at LINE:COL",
+    )
+    .option(
+      "--format <format>",
+      "prometheus or openmetrics (default: openmetrics when the page ends with # EOF)",
+    )
+    .action((file: string, o: { format?: string }) =>
+      parseMetricsCommand(file, o.format, client().json === true),
+    );
 
   cli
     .command("validate <file>")
