@@ -1,0 +1,430 @@
+/**
+ * The collector: reads every target of the factory on its schedule and writes what it reads into
+ * the live series store, keyed by the model entity each series is about.
+ *
+ * - Pages (dcgm-exporter, vLLM, trainers, any Prometheus/OpenMetrics page) are fetched with a
+ *   deadline and a size cap, parsed, and appended as one batch sharing the scrape's timestamp.
+ *   A series that was on the previous page and is missing from this one gets a staleness marker
+ *   at once (a GPU that fell off the bus does not keep its last value); a target that fails marks
+ *   all of its series stale, as Prometheus does.
+ * - Redfish services (BMCs, PDUs, power shelves) are discovered once, then their leaf resources
+ *   polled; readings become `redfish_*` series.
+ * - Each target gets `up`, `scrape_duration_seconds` and `scrape_samples_scraped` series, and a
+ *   health record with its last error. A bad target never blocks, slows or crashes the others.
+ */
+import type { Catalog, EndpointsConfig, FactoryGraph } from "@flightdeck/model";
+import {
+  createExpositionScanner,
+  type ExpositionFormat,
+  type ExpositionScanner,
+  formatFromContentType,
+  ParseError,
+  SCRAPE_ACCEPT_HEADER,
+} from "../exposition/index.ts";
+import {
+  createRedfishClient,
+  createRedfishPoller,
+  type RedfishClient,
+  type RedfishSnapshot,
+} from "../redfish/index.ts";
+import type { GroupRef, SeriesRef, SeriesStore } from "../series/index.ts";
+import { FetchError, fetchBounded } from "./fetch.ts";
+import { createScheduler, type Scheduler } from "./scheduler.ts";
+import { discoverTargets, staticTargets, type Target } from "./targets.ts";
+
+/** A target's health as the API shows it. */
+export interface TargetStatus {
+  id: string;
+  kind: Target["kind"];
+  url: string;
+  labels: Record<string, string>;
+  health: "up" | "down" | "unknown";
+  lastScrapeMs?: number;
+  lastDurationMs?: number;
+  lastError?: string;
+  samples: number;
+  scrapes: number;
+  failures: number;
+}
+
+export interface CollectorOptions {
+  graph: FactoryGraph;
+  catalog: Catalog;
+  endpoints: EndpointsConfig;
+  store: SeriesStore;
+  /** How often HTTP service discovery is read again (default 30 s). */
+  discoveryRefreshMs?: number;
+  /** Called with each error a target records (for logs). */
+  onTargetError?: (target: Target, reason: string) => void;
+}
+
+export interface Collector {
+  /** Starts the schedules and discovery. */
+  start(): Promise<void>;
+  stop(): void;
+  /** Refreshes discovery and reads every target once, now (tests, and a first pass). */
+  collectOnce(): Promise<void>;
+  targets(): TargetStatus[];
+  /** The GPU a kernel log line names: by the node's hostname and the NVML bus id dcgm-exporter reported. */
+  resolveGpu(hostname: string, pciBusId: string): string | undefined;
+}
+
+/** Longest line of a page (real lines are under 1 KiB; a hostile 1 MB line is an error). */
+const MAX_LINE_LENGTH = 64 * 1024;
+
+/** DCGM labels that identify the GPU rather than the series (dcgm-exporter's default labels). */
+const DCGM_IDENTITY = new Set([
+  "gpu",
+  "UUID",
+  "pci_bus_id",
+  "device",
+  "modelName",
+  "Hostname",
+  "DCGM_FI_DRIVER_VERSION",
+  "DCGM_FI_PROCESS_NAME",
+  "container",
+  "namespace",
+  "pod",
+]);
+
+interface TargetRuntime {
+  target: Target;
+  status: TargetStatus;
+  group: GroupRef;
+  /** Series seen in the last successful read, for staleness. */
+  lastRefs: Set<SeriesRef>;
+  /** Series of each sample seen before, by its name and labels. */
+  refCache: Map<string, SeriesRef>;
+  /** One scanner per format the target has answered in (a scanner keeps names interned across scrapes). */
+  scanners: Partial<Record<ExpositionFormat, ExpositionScanner>>;
+  redfish?: { client: RedfishClient; poller: ReturnType<typeof createRedfishPoller> };
+  meta: { up: SeriesRef; duration: SeriesRef; samples: SeriesRef };
+}
+
+export function createCollector(options: CollectorOptions): Collector {
+  const { graph, catalog, endpoints, store } = options;
+  const runtimes = new Map<string, TargetRuntime>();
+  const gpuByBus = new Map<string, string>();
+  const fetchOptions = { timeoutMs: 5000, maxBodyBytes: endpoints.maxBodyBytes };
+  let discovered: Target[] = [];
+  let discoveryTimer: NodeJS.Timeout | undefined;
+  const fixed = staticTargets(graph, catalog, endpoints);
+
+  const runtimeOf = (target: Target): TargetRuntime => {
+    let rt = runtimes.get(target.id);
+    if (rt && rt.target.url === target.url) {
+      rt.target = target;
+      return rt;
+    }
+    rt?.redfish?.client.close();
+    const entity = `target:${target.id}`;
+    rt = {
+      target,
+      status: {
+        id: target.id,
+        kind: target.kind,
+        url: target.url,
+        labels: target.labels,
+        health: "unknown",
+        samples: 0,
+        scrapes: 0,
+        failures: 0,
+      },
+      group: store.group(target.id),
+      lastRefs: new Set(),
+      refCache: new Map(),
+      scanners: {},
+      meta: {
+        up: store.getOrCreate({ __name__: "up", entity }),
+        duration: store.getOrCreate({ __name__: "scrape_duration_seconds", entity }),
+        samples: store.getOrCreate({ __name__: "scrape_samples_scraped", entity }),
+      },
+    };
+    runtimes.set(target.id, rt);
+    return rt;
+  };
+
+  const scheduler: Scheduler = createScheduler({
+    concurrency: endpoints.concurrency,
+    jitter: endpoints.jitter,
+    run: (target) => read(runtimeOf(target)),
+  });
+
+  /** One read of a target, recorded whatever happens. */
+  async function read(rt: TargetRuntime): Promise<void> {
+    const startMs = Date.now();
+    const { status } = rt;
+    let refs: SeriesRef[] = [];
+    let values: number[] = [];
+    let error: string | undefined;
+    let up = true;
+    try {
+      const out =
+        rt.target.kind === "bmc" || rt.target.kind === "pdu" ? await readRedfish(rt) : await readPage(rt);
+      refs = out.refs;
+      values = out.values;
+      error = out.partialError;
+    } catch (err) {
+      error = err instanceof FetchError ? err.reason : (err as Error).message;
+      refs = [];
+      values = [];
+      up = false;
+      status.failures++;
+    }
+    const durationMs = Date.now() - startMs;
+    status.health = up ? "up" : "down";
+    status.scrapes++;
+    status.lastScrapeMs = startMs;
+    status.lastDurationMs = durationMs;
+    status.samples = refs.length;
+    if (error !== undefined) {
+      status.lastError = error;
+      options.onTargetError?.(rt.target, error);
+    } else delete status.lastError;
+    // Staleness: what the previous read had and this one has not ended now.
+    const seen = new Set(refs);
+    for (const ref of rt.lastRefs) if (!seen.has(ref)) store.markStale(ref, startMs);
+    rt.lastRefs = seen;
+    refs.push(rt.meta.up, rt.meta.duration, rt.meta.samples);
+    values.push(up ? 1 : 0, durationMs / 1000, seen.size);
+    store.appendBatch(rt.group, startMs, refs, values);
+  }
+
+  /** Fetches and parses a page; returns its series and values. Throws with the reason on failure. */
+  async function readPage(
+    rt: TargetRuntime,
+  ): Promise<{ refs: SeriesRef[]; values: number[]; partialError?: string }> {
+    const t = rt.target;
+    const page = await fetchBounded(t.url, {
+      ...fetchOptions,
+      timeoutMs: t.timeoutMs,
+      accept: SCRAPE_ACCEPT_HEADER,
+    });
+    const type = page.contentType.split(";")[0]!.trim().toLowerCase();
+    if (type !== "" && type !== "text/plain" && type !== "application/openmetrics-text")
+      throw new Error(`not a metrics page: Content-Type ${type}`);
+    const format = formatFromContentType(page.contentType);
+    rt.scanners[format] ??= createExpositionScanner({ format, maxLineLength: MAX_LINE_LENGTH });
+    const scanner = rt.scanners[format]!;
+    const refs: SeriesRef[] = [];
+    const values: number[] = [];
+    const mapper = sampleMapper(t, store, rt.refCache, gpuByBus);
+    try {
+      scanner.scan(page.text, {
+        sample(rec) {
+          const ref = mapper(rec.name, rec.labels, rec.labelCount);
+          if (ref === undefined) return;
+          refs.push(ref);
+          values.push(rec.value);
+        },
+      });
+    } catch (err) {
+      if (err instanceof ParseError) throw new Error(`malformed page at ${err.message}`);
+      throw err;
+    }
+    return { refs, values };
+  }
+
+  async function readRedfish(
+    rt: TargetRuntime,
+  ): Promise<{ refs: SeriesRef[]; values: number[]; partialError?: string }> {
+    const t = rt.target;
+    if (!rt.redfish) {
+      const client = createRedfishClient({ baseUrl: t.url, timeoutMs: t.timeoutMs });
+      rt.redfish = { client, poller: createRedfishPoller({ client }) };
+    }
+    const snapshot = await rt.redfish.poller.poll();
+    const out = redfishSeries(t, snapshot, store, rt.refCache);
+    if (out.refs.length === 0 && snapshot.errors.length > 0) throw new Error(snapshot.errors[0]!.reason);
+    return {
+      ...out,
+      ...(snapshot.errors.length > 0
+        ? {
+            partialError: `${snapshot.errors.length} resource(s) failed; first: ${snapshot.errors[0]!.uri}: ${snapshot.errors[0]!.reason}`,
+          }
+        : {}),
+    };
+  }
+
+  async function refreshDiscovery(): Promise<void> {
+    const found: Target[] = [];
+    for (const d of endpoints.discovery) {
+      try {
+        found.push(
+          ...(await discoverTargets(d.url, fetchOptions, d.intervalSeconds * 1000, d.timeoutSeconds * 1000)),
+        );
+      } catch (err) {
+        // Keep what the last successful discovery found: a flapping SD must not drop targets.
+        options.onTargetError?.(
+          { id: `sd:${d.url}`, kind: "metrics", url: d.url, intervalMs: 0, timeoutMs: 0, labels: {} },
+          (err as Error).message,
+        );
+        return;
+      }
+    }
+    discovered = found;
+    const all = [...fixed, ...discovered];
+    const ids = new Set(all.map((t) => t.id));
+    for (const [id, rt] of runtimes)
+      if (!ids.has(id)) {
+        // The target is gone (a job ended): its series end now.
+        for (const ref of rt.lastRefs) store.markStale(ref, Date.now());
+        rt.redfish?.client.close();
+        runtimes.delete(id);
+      }
+    for (const t of all) runtimeOf(t);
+    scheduler.setTargets(all);
+  }
+
+  return {
+    async start() {
+      await refreshDiscovery();
+      const every = options.discoveryRefreshMs ?? 30_000;
+      if (endpoints.discovery.length > 0) {
+        discoveryTimer = setInterval(() => void refreshDiscovery(), every);
+        discoveryTimer.unref?.();
+      }
+    },
+    stop() {
+      clearInterval(discoveryTimer);
+      scheduler.stop();
+      for (const rt of runtimes.values()) rt.redfish?.client.close();
+    },
+    async collectOnce() {
+      await refreshDiscovery();
+      await scheduler.runAll();
+    },
+    targets() {
+      return [...runtimes.values()].map((rt) => ({ ...rt.status }));
+    },
+    resolveGpu(hostname, pciBusId) {
+      return gpuByBus.get(`${hostname}|${pciBusId.toUpperCase()}`);
+    },
+  };
+}
+
+/**
+ * How a page's samples become series: the entity the target is about (`gpu:NODE/N` from a dcgm
+ * page's `gpu` label, `server:NAME` for a model server, `job:NAME` for a trainer, else the
+ * target) plus the labels that tell series of one entity apart; identity labels are dropped.
+ * dcgm pages also teach the GPU directory (hostname and bus id → GPU) that syslog events use.
+ */
+function sampleMapper(
+  target: Target,
+  store: SeriesStore,
+  cache: Map<string, SeriesRef>,
+  gpuByBus: Map<string, string>,
+): (name: string, labels: readonly string[], count: number) => SeriesRef | undefined {
+  const kind = target.kind;
+  const fixedEntity =
+    kind === "vllm"
+      ? `server:${target.labels.server ?? target.id}`
+      : kind === "training"
+        ? `job:${target.labels.job_name ?? target.id}`
+        : `target:${target.id}`;
+  const drop =
+    kind === "dcgm"
+      ? DCGM_IDENTITY
+      : kind === "vllm"
+        ? VLLM_IDENTITY
+        : kind === "training"
+          ? TRAINER_IDENTITY
+          : EMPTY;
+  return (name, labels, count) => {
+    let key = name;
+    for (let i = 0; i < count * 2; i++) key += (i & 1 ? "=" : "\u0001") + labels[i];
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    let entity = fixedEntity;
+    const out: Record<string, string> = { __name__: name };
+    let gpu: string | undefined;
+    let bus: string | undefined;
+    let host: string | undefined;
+    for (let i = 0; i < count * 2; i += 2) {
+      const k = labels[i]!;
+      const v = labels[i + 1]!;
+      if (kind === "dcgm") {
+        if (k === "gpu") gpu = v;
+        else if (k === "pci_bus_id") bus = v;
+        else if (k === "Hostname") host = v;
+      }
+      if (!drop.has(k) && k !== "entity") out[k] = v;
+    }
+    if (kind === "dcgm") {
+      // A sample without a GPU is about the node (the mixed T4 capture has such lines).
+      entity = gpu === undefined ? `node:${target.labels.node}` : `gpu:${target.labels.node}/${gpu}`;
+      if (bus && gpu !== undefined) {
+        gpuByBus.set(`${target.labels.node}|${bus.toUpperCase()}`, entity);
+        if (host) gpuByBus.set(`${host}|${bus.toUpperCase()}`, entity);
+      }
+    }
+    out.entity = entity;
+    const ref = store.getOrCreate(out);
+    cache.set(key, ref);
+    return ref;
+  };
+}
+
+const EMPTY = new Set<string>();
+/** vLLM labels every sample of a server carries. */
+const VLLM_IDENTITY = new Set(["model_name", "engine"]);
+const TRAINER_IDENTITY = new Set(["job_name", "model_name"]);
+
+/** The ordinal at the end of a Redfish GPU id: GPU_SXM_3, GPU_3, HGX_ProcessorModule_3 → 3. */
+const TRAILING_NUMBER = /(\d+)$/;
+
+/** Readings of one Redfish poll as series (redfish_* names), with their values. */
+function redfishSeries(
+  target: Target,
+  snap: RedfishSnapshot,
+  store: SeriesStore,
+  cache: Map<string, SeriesRef>,
+): { refs: SeriesRef[]; values: number[] } {
+  const refs: SeriesRef[] = [];
+  const values: number[] = [];
+  const put = (name: string, entity: string, value: number | undefined, extra?: Record<string, string>) => {
+    if (value === undefined || !Number.isFinite(value)) return;
+    const key = `${name}\u0001${entity}\u0001${extra ? JSON.stringify(extra) : ""}`;
+    let ref = cache.get(key);
+    if (ref === undefined) {
+      ref = store.getOrCreate({ __name__: name, entity, ...extra });
+      cache.set(key, ref);
+    }
+    refs.push(ref);
+    values.push(value);
+  };
+  const node = target.labels.node;
+  if (target.kind === "bmc" && node) {
+    for (const g of snap.gpus) {
+      const ordinal = TRAILING_NUMBER.exec(g.id)?.[1];
+      if (ordinal === undefined) continue;
+      const entity = `gpu:${node}/${Number(ordinal)}`;
+      put("redfish_gpu_power_watts", entity, g.powerWatts);
+      put("redfish_gpu_temperature_celsius", entity, g.temperatureC);
+      put("redfish_gpu_energy_joules", entity, g.energyJoules);
+      put("redfish_gpu_power_limit_watts", entity, g.powerLimit?.setPointWatts);
+    }
+    for (const c of snap.chassis) {
+      if (c.containedBy !== undefined) continue;
+      put("redfish_node_power_watts", `node:${node}`, c.powerWatts);
+      put("redfish_node_energy_joules", `node:${node}`, c.energyJoules);
+    }
+    for (const c of snap.controls)
+      put("redfish_control_setpoint_watts", `node:${node}`, c.setPointWatts, { control: c.id });
+  }
+  const device = target.labels.device;
+  if (target.kind === "pdu" && device) {
+    const entity = `power:${device}`;
+    for (const d of snap.powerDevices) {
+      put("redfish_device_power_watts", entity, d.powerWatts);
+      put("redfish_device_energy_joules", entity, d.energyJoules);
+    }
+    for (const c of snap.circuits) {
+      const extra = { circuit: c.id, kind: c.kind };
+      put("redfish_circuit_power_watts", entity, c.powerWatts, extra);
+      put("redfish_circuit_current_amps", entity, c.currentAmps, extra);
+      put("redfish_circuit_energy_joules", entity, c.energyJoules, extra);
+    }
+  }
+  return { refs, values };
+}
