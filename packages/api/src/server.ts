@@ -1,4 +1,5 @@
 /** Wires the HTTP API: one Fastify instance with auth, problem errors, metrics, OpenAPI and routes. */
+
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Store } from "@flightdeck/store";
@@ -9,10 +10,12 @@ import { installAuth } from "./auth.ts";
 import { installMetrics } from "./metrics.ts";
 import { handleError, sendProblem } from "./problems.ts";
 import { factoryRoutes } from "./routes/factory.ts";
+import { telemetryRoutes } from "./routes/telemetry.ts";
 import { tenancyRoutes } from "./routes/tenancy.ts";
 import { topologyRoutes } from "./routes/topology.ts";
 import { EntitySchema, ProblemSchema } from "./schemas.ts";
 import type { FactoryState } from "./state.ts";
+import type { Telemetry } from "./telemetry.ts";
 
 export interface ServerOptions {
   store: Store;
@@ -21,6 +24,8 @@ export interface ServerOptions {
   bodyLimitBytes?: number;
   logger?: FastifyServerOptions["logger"];
   version?: string;
+  /** The telemetry runtime; without it the telemetry routes answer 503. */
+  telemetry?: Telemetry;
 }
 
 /** 16 MiB: a factory description written out without repetition can run to megabytes. */
@@ -133,6 +138,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   factoryRoutes(app, options.state, options.store);
   topologyRoutes(app, options.state);
   tenancyRoutes(app, options.store);
+  telemetryRoutes(app, options.state, options.telemetry);
   await app.ready();
   return app;
 }

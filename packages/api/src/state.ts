@@ -26,11 +26,22 @@ export class FactoryState {
   private current: CurrentFactory | undefined;
   /** Applies are serialized so that each diff is against the revision it replaces. */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners: ((factory: CurrentFactory) => void)[] = [];
 
   constructor(private readonly store: Store) {}
 
   get factory(): CurrentFactory | undefined {
     return this.current;
+  }
+
+  /** Calls `listener` whenever a revision becomes current (loaded at start, or applied). */
+  onChange(listener: (factory: CurrentFactory) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private setCurrent(factory: CurrentFactory): void {
+    this.current = factory;
+    for (const listener of this.listeners) listener(factory);
   }
 
   /** Loads the latest stored revision; a stored revision that no longer validates is an error. */
@@ -44,7 +55,7 @@ export class FactoryState {
         `stored revision ${latest.id} does not validate: ${first?.message ?? "unknown problem"}`,
       );
     }
-    this.current = { revision: latest.id, sha256: latest.sha256, build: result.build };
+    this.setCurrent({ revision: latest.id, sha256: latest.sha256, build: result.build });
   }
 
   /** Validates a description and the diff it would make, without storing anything. */
@@ -88,7 +99,7 @@ export class FactoryState {
         actor,
         orgs: Object.keys(build.summary.orgs),
       });
-      this.current = { revision: record.id, sha256, build };
+      this.setCurrent({ revision: record.id, sha256, build });
       const { source: _s, diff: _d, ...summary } = record;
       return {
         ok: true,

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import type { Entity, EntityKind, FactoryGraph } from "@flightdeck/model";
 import { openStore, type Store, withTestDatabases } from "@flightdeck/store";
 import type { FastifyInstance } from "fastify";
-import { createServer, FactoryState } from "../src/index.ts";
+import { createServer, FactoryState, Telemetry } from "../src/index.ts";
 
 // Fails the whole file, rather than skipping, when PostgreSQL is unreachable.
 const databases = await withTestDatabases();
@@ -146,6 +146,7 @@ interface Ctx {
   app: FastifyInstance;
   store: Store;
   state: FactoryState;
+  telemetry: Telemetry;
   tokens: Record<Who, string>;
   users: Record<Who, number>;
   tokenIds: Record<Who, number>;
@@ -363,7 +364,107 @@ async function providerOnly(
 type Walk = (ctx: Ctx, who: Globex, v: Views) => Promise<void>;
 
 /** One case per route of the server: what a globex user may learn through it about acme. */
+/** Puts a GPU energy counter of one acme and one globex GPU in the telemetry store, once. */
+function seedSeries(ctx: Ctx): void {
+  const store = ctx.telemetry.store;
+  if (store.get({ __name__: "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", entity: "gpu:r01-dgx1/0" }) !== undefined)
+    return;
+  const now = Date.now();
+  for (const entity of ["gpu:r01-dgx1/0", "gpu:r03-dgx1/0"]) {
+    const ref = store.getOrCreate({ __name__: "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", entity });
+    store.append(ref, now - 20_000, 1_000_000);
+    store.append(ref, now - 10_000, 8_000_000);
+  }
+}
+
 const WALK: Record<string, Walk> = {
+  "GET /v1/kpi": async (ctx, who) => {
+    seedSeries(ctx);
+    for (const by of ["rack", "org", "gpu", "node", "row", "job", "model", "hall", "site"]) {
+      const res = await http(ctx.app, ctx.tokens[who], "GET", `/v1/kpi?by=${by}&windowSeconds=600`);
+      assert.equal(res.status, 200, res.text);
+      assertNoAcme(res.text, `kpi by ${by}`);
+    }
+    const racks = await http(ctx.app, ctx.tokens[who], "GET", "/v1/kpi?by=rack&windowSeconds=600");
+    assert.deepEqual(
+      racks.json.rows.map((r: { key: string }) => r.key),
+      ["r03", "r04"],
+    );
+    const orgs = await http(ctx.app, ctx.tokens[who], "GET", "/v1/kpi?by=org&windowSeconds=600");
+    assert.deepEqual(
+      orgs.json.rows.map((r: { key: string }) => r.key),
+      ["globex"],
+    );
+    // globex's GPU energy is counted; acme's never shows in any group.
+    assert.ok(orgs.json.rows[0].energyJoules > 0, racks.text);
+  },
+  "GET /v1/kpi/stranded": async (ctx, who) => {
+    const res = await http(ctx.app, ctx.tokens[who], "GET", "/v1/kpi/stranded");
+    assert.equal(res.status, 200, res.text);
+    assertNoAcme(res.text, "stranded");
+    assert.ok(res.json.levels.some((l: { id: string }) => l.id === "power:r03-pdu-a1"));
+  },
+  "GET /v1/kpi/stream": async (ctx, who) => {
+    const address = ctx.app.server.listening ? ctx.app.server.address() : undefined;
+    const port =
+      address && typeof address === "object"
+        ? address.port
+        : Number(new URL(await ctx.app.listen({ port: 0, host: "127.0.0.1" })).port);
+    const abort = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${port}/v1/kpi/stream?by=rack&intervalSeconds=0.2`, {
+      headers: { authorization: `Bearer ${ctx.tokens[who]}` },
+      signal: abort.signal,
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = "";
+    while ((text.match(/\n\n/g) ?? []).length < 2)
+      text += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    assert.match(text, /^id: 1\nevent: kpi\ndata: \{/);
+    assertNoAcme(text, "kpi stream");
+    assert.match(text, /"key":"r03"/);
+  },
+  "GET /v1/kpi/metrics": async (ctx, who) => {
+    seedSeries(ctx);
+    const res = await http(ctx.app, ctx.tokens[who], "GET", "/v1/kpi/metrics");
+    assert.equal(res.status, 200, res.text);
+    assert.match(res.type, /^text\/plain; version=0.0.4/);
+    assertNoAcme(res.text, "kpi metrics");
+    assert.match(res.text, /flightdeck_kpi_energy_joules\{by="rack",key="r03"\}/);
+  },
+  "GET /v1/telemetry/targets": async (ctx, who) => {
+    assertProblem(await http(ctx.app, ctx.tokens[who], "GET", "/v1/telemetry/targets"), 403, "forbidden");
+  },
+  "GET /v1/telemetry/events": async (ctx, who) => {
+    const res = await http(ctx.app, ctx.tokens[who], "GET", "/v1/telemetry/events?gpu=gpu:r01-dgx1/0");
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.json.events, []);
+  },
+  "GET /v1/telemetry/series": async (ctx, who) => {
+    seedSeries(ctx);
+    const all = await http(
+      ctx.app,
+      ctx.tokens[who],
+      "GET",
+      `/v1/telemetry/series?selector=${encodeURIComponent("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION")}`,
+    );
+    assert.equal(all.status, 200, all.text);
+    assertNoAcme(all.text, "series");
+    assert.deepEqual(
+      all.json.series.map((s: { labels: { entity: string } }) => s.labels.entity),
+      ["gpu:r03-dgx1/0"],
+    );
+    const asked = await http(
+      ctx.app,
+      ctx.tokens[who],
+      "GET",
+      `/v1/telemetry/series?selector=${encodeURIComponent('{entity="gpu:r01-dgx1/0"}')}`,
+    );
+    assert.equal(asked.status, 200);
+    assert.deepEqual(asked.json.series, []);
+  },
   "GET /healthz": async (ctx, who) => {
     const res = await http(ctx.app, ctx.tokens[who], "GET", "/healthz");
     assert.equal(res.status, 200);
@@ -611,7 +712,10 @@ for (const target of databases) {
       ctx.store = await openStore(target);
       ctx.state = new FactoryState(ctx.store);
       await ctx.state.load();
-      ctx.app = await createServer({ store: ctx.store, state: ctx.state });
+      // Telemetry that reads nothing: the walk puts series in its store by hand.
+      ctx.telemetry = new Telemetry(ctx.state, { collect: false });
+      await ctx.telemetry.start();
+      ctx.app = await createServer({ store: ctx.store, state: ctx.state, telemetry: ctx.telemetry });
       const admin = await ctx.store.createUser({
         name: "root",
         org: null,
@@ -629,6 +733,7 @@ for (const target of databases) {
     });
 
     after(async () => {
+      await ctx.telemetry?.stop();
       await ctx.app?.close();
       await ctx.store?.close();
       await target.cleanup();

@@ -1,0 +1,186 @@
+/**
+ * The telemetry side of the control plane in one place: the live series store, the collector
+ * reading the current factory's endpoints, the syslog receiver turning Xid lines into events,
+ * and the KPIs computed from them. Rebuilt whenever a new factory revision becomes current, so
+ * that a changed endpoints section takes effect without a restart; the series store survives.
+ */
+import {
+  computeKpis,
+  type KpiGrouping,
+  type KpiRow,
+  type StrandedRow,
+  strandedPower,
+  type TokenSource,
+} from "@flightdeck/kpi";
+import {
+  type Collector,
+  createCollector,
+  createSeriesStore,
+  createSyslogReceiver,
+  type SeriesStore,
+  type SyslogReceiver,
+  type TargetStatus,
+  type XidEvent,
+} from "@flightdeck/telemetry";
+import type { CurrentFactory, FactoryState } from "./state.ts";
+
+export interface TelemetryOptions {
+  /** Read the endpoints (default true); false keeps the store and routes without reading anything. */
+  collect?: boolean;
+  /** How much the live window holds (default one hour). */
+  retentionMs?: number;
+  /** Called with target errors and receiver problems, for the log. */
+  log?: (message: string) => void;
+}
+
+/** Xid events kept for the API, newest last. */
+export const XID_EVENTS_KEPT = 10_000;
+
+export class Telemetry {
+  readonly store: SeriesStore;
+  private collector: Collector | undefined;
+  private receiver: { receiver: SyslogReceiver; abort: AbortController } | undefined;
+  private readonly xidEvents: XidEvent[] = [];
+  private factory: CurrentFactory | undefined;
+  private readonly listeners = new Set<() => void>();
+  private stopped = false;
+  /** Sim-free clock of the first read, so KPIs over "everything" start where the data starts. */
+  readonly startedAtMs = Date.now();
+
+  constructor(
+    private readonly state: FactoryState,
+    private readonly options: TelemetryOptions = {},
+  ) {
+    this.store = createSeriesStore({ retentionMs: options.retentionMs ?? 3_600_000 });
+  }
+
+  /** Starts reading the current factory, and follows every revision applied later. */
+  async start(): Promise<void> {
+    this.state.onChange((factory) => {
+      void this.use(factory);
+    });
+    if (this.state.factory) await this.use(this.state.factory);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.collector?.stop();
+    this.collector = undefined;
+    this.receiver?.abort.abort();
+    this.receiver = undefined;
+  }
+
+  private async use(factory: CurrentFactory): Promise<void> {
+    if (this.stopped) return;
+    this.factory = factory;
+    this.collector?.stop();
+    this.collector = undefined;
+    if (this.options.collect === false) return;
+    const { graph, catalog, endpoints } = factory.build;
+    const collector = createCollector({
+      graph,
+      catalog,
+      endpoints,
+      store: this.store,
+      onTargetError: (target, reason) => this.options.log?.(`${target.id}: ${reason}`),
+    });
+    this.collector = collector;
+    await collector.start();
+    await this.useSyslog(factory);
+  }
+
+  private async useSyslog(factory: CurrentFactory): Promise<void> {
+    const wanted = factory.build.endpoints.syslog;
+    this.receiver?.abort.abort();
+    this.receiver = undefined;
+    if (!wanted || (wanted.udpPort === undefined && wanted.tcpPort === undefined)) return;
+    const abort = new AbortController();
+    const receiver = createSyslogReceiver({
+      ...(wanted.udpPort !== undefined ? { udp: { host: wanted.host, port: wanted.udpPort } } : {}),
+      ...(wanted.tcpPort !== undefined ? { tcp: { host: wanted.host, port: wanted.tcpPort } } : {}),
+      resolveGpu: (hostname, bus) => this.collector?.resolveGpu(hostname, bus),
+      onEvent: (event) => {
+        this.xidEvents.push(event);
+        if (this.xidEvents.length > XID_EVENTS_KEPT) this.xidEvents.shift();
+        for (const l of this.listeners) l();
+      },
+    });
+    this.receiver = { receiver, abort };
+    receiver.start(abort.signal).catch((err: Error) => this.options.log?.(`syslog receiver: ${err.message}`));
+    await receiver.ready.catch(() => undefined);
+  }
+
+  /** Reads every target once now (tests; the schedules keep running). */
+  async collectOnce(): Promise<void> {
+    await this.collector?.collectOnce();
+  }
+
+  targets(): TargetStatus[] {
+    return this.collector?.targets() ?? [];
+  }
+
+  /** Xid events received, oldest first. */
+  events(): readonly XidEvent[] {
+    return this.xidEvents;
+  }
+
+  /** The ports the syslog receiver listens on, once bound (none without a syslog endpoint). */
+  async syslogPorts(): Promise<{ udp?: number; tcp?: number }> {
+    if (!this.receiver) return {};
+    const a = await this.receiver.receiver.ready;
+    return { ...(a.udp ? { udp: a.udp.port } : {}), ...(a.tcp ? { tcp: a.tcp.port } : {}) };
+  }
+
+  /** Model servers and training jobs found by discovery, with the nodes they run on. */
+  sources(): TokenSource[] {
+    const out: TokenSource[] = [];
+    for (const t of this.targets()) {
+      if (t.kind !== "vllm" && t.kind !== "training") continue;
+      const nodes = (t.labels.nodes ?? "").split(",").filter((n) => n !== "");
+      const name = t.kind === "vllm" ? (t.labels.server ?? t.id) : (t.labels.job_name ?? t.id);
+      out.push({
+        entity: t.kind === "vllm" ? `server:${name}` : `job:${name}`,
+        kind: t.kind === "vllm" ? "inference" : "training",
+        job: t.kind === "vllm" ? (t.labels.service ?? name) : name,
+        ...(t.labels.model ? { model: t.labels.model } : {}),
+        ...(t.labels.org ? { org: t.labels.org } : {}),
+        nodes,
+      });
+    }
+    return out;
+  }
+
+  /** KPIs of the current factory over [startMs, endMs], grouped `by`, for GPUs `keep` accepts. */
+  kpis(by: KpiGrouping, startMs: number, endMs: number, keep?: (gpuIndex: number) => boolean): KpiRow[] {
+    const graph = this.factory?.build.graph;
+    if (!graph) return [];
+    return computeKpis(graph, this.reader(), this.sources(), {
+      by,
+      startMs,
+      endMs,
+      ...(keep ? { keep } : {}),
+    });
+  }
+
+  stranded(atMs: number): StrandedRow[] {
+    const graph = this.factory?.build.graph;
+    return graph ? strandedPower(graph, this.reader(), atMs) : [];
+  }
+
+  /** Calls `listener` when something new arrived (an Xid event); returns the unsubscribe. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private reader() {
+    const store = this.store;
+    return {
+      find: (name: string, entity: string) =>
+        store.byEntity(entity).filter((ref) => store.labels(ref).__name__ === name),
+      counterDelta: (ref: number, a: number, b: number) => store.counterDelta(ref, a, b) ?? 0,
+      range: (ref: number, a: number, b: number) => store.range(ref, a, b),
+      instant: (ref: number, at: number) => store.instant(ref, at),
+    };
+  }
+}
