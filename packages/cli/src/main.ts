@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import { formatProblem, loadFactoryFile } from "@flightdeck/model";
 import { Command, InvalidArgumentError } from "commander";
 import { ApiProblem, type ClientOptions, call } from "./client.ts";
+import { kpiCommand, targetsCommand, topCommand } from "./kpi.ts";
 import { parseMetricsCommand } from "./metrics.ts";
 import { serve } from "./serve.ts";
 import { runSim, type SimCommandOptions } from "./sim.ts";
@@ -59,8 +60,16 @@ export function program(): Command {
     .option("--factory <file>", "apply this factory description at start")
     .option("--database <url>", "postgres:// URL (default: $FLIGHTDECK_DATABASE_URL, else SQLite in DIR)")
     .option("--body-limit <bytes>", "largest request body", int)
+    .option("--no-collect", "do not read the factory's endpoints")
     .action(
-      async (o: { port: number; host: string; factory?: string; database?: string; bodyLimit?: number }) => {
+      async (o: {
+        port: number;
+        host: string;
+        factory?: string;
+        database?: string;
+        bodyLimit?: number;
+        collect: boolean;
+      }) => {
         await serve({ ...o, data: cli.opts().data as string });
       },
     );
@@ -247,6 +256,30 @@ export function program(): Command {
         items: EntityJson[];
       };
       printPage(client(), res);
+    });
+
+  cli
+    .command("kpi")
+    .description("tokens, energy, tokens per joule and usable GPU time, grouped")
+    .option("--by <group>", "gpu, node, rack, row, hall, org, job, model or site", "rack")
+    .option("--window <seconds>", "the window ending now (default: all the live window)", Number)
+    .action(async (o: { by: string; window?: number }) => {
+      await kpiCommand(client(), o.by, o.window);
+    });
+  cli
+    .command("top")
+    .description("a live table of racks by tokens per joule, refreshed in place (Ctrl-C to leave)")
+    .option("--by <group>", "what to rank", "rack")
+    .option("--window <seconds>", "the window each refresh covers", Number, 60)
+    .option("--interval <seconds>", "seconds between refreshes", Number, 2)
+    .action(async (o: { by: string; window: number; interval: number }) => {
+      await topCommand(client(), o.by, o.window, o.interval);
+    });
+  cli
+    .command("targets")
+    .description("every scrape and poll target with its health and last error (provider admin)")
+    .action(async () => {
+      await targetsCommand(client());
     });
 
   cli

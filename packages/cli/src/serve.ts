@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createServer, ensureAdminToken, FactoryState } from "@flightdeck/api";
+import { createServer, ensureAdminToken, FactoryState, Telemetry } from "@flightdeck/api";
 import { formatProblem } from "@flightdeck/model";
 import { openStore } from "@flightdeck/store";
 
@@ -14,6 +14,8 @@ export interface ServeOptions {
   database?: string;
   bodyLimit?: number;
   quiet?: boolean;
+  /** Read the factory's endpoints (default true). */
+  collect?: boolean;
 }
 
 /** The factory a fresh installation starts with, so there is something to look at. */
@@ -40,9 +42,22 @@ export async function serve(opts: ServeOptions): Promise<void> {
     }
   }
   const { token, created } = await ensureAdminToken(store, dataDir);
+  // Target errors repeat every interval; the log gets each target's first error and its recovery.
+  const reported = new Set<string>();
+  const telemetry = new Telemetry(state, {
+    collect: opts.collect !== false,
+    log: (message) => {
+      const target = message.split(":")[0]!;
+      if (reported.has(target) || opts.quiet) return;
+      reported.add(target);
+      console.error(`telemetry: ${message}`);
+    },
+  });
+  await telemetry.start();
   const app = await createServer({
     store,
     state,
+    telemetry,
     ...(opts.bodyLimit ? { bodyLimitBytes: opts.bodyLimit } : {}),
     logger: opts.quiet ? false : { level: "warn" },
   });
@@ -59,11 +74,20 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   console.log(`Admin token${created ? " (new)" : ""}: ${token}  (also in ${dataDir}/admin-token)`);
   console.log(`API description: ${address}/openapi.json`);
+  const endpoints = state.factory?.build.endpoints;
+  if (endpoints && opts.collect !== false) {
+    const targets = telemetry.targets().length;
+    const syslog = await telemetry.syslogPorts();
+    console.log(
+      `Telemetry: ${targets} targets from the factory's endpoints${syslog.udp ? `, syslog on udp/${syslog.udp}` : ""}${syslog.tcp ? `, tcp/${syslog.tcp}` : ""}`,
+    );
+  }
 
   await new Promise<void>((done) => {
     const stop = (): void => {
-      app
-        .close()
+      telemetry
+        .stop()
+        .then(() => app.close())
         .then(() => store.close())
         .finally(done);
     };

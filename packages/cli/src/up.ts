@@ -35,6 +35,9 @@ export async function up(o: UpOptions): Promise<void> {
         String(o.twinPort),
         "--host",
         o.host,
+        // The lab factory's endpoints name udp/5514 for the kernel log.
+        "--syslog",
+        "udp://127.0.0.1:5514",
       ],
       { stdio: ["ignore", "inherit", "inherit"] },
     );

@@ -52,7 +52,7 @@ export interface CollectorOptions {
   catalog: Catalog;
   endpoints: EndpointsConfig;
   store: SeriesStore;
-  /** How often HTTP service discovery is read again (default 30 s). */
+  /** How often HTTP service discovery is read again (default: its scrape interval, at most 30 s). */
   discoveryRefreshMs?: number;
   /** Called with each error a target records (for logs). */
   onTargetError?: (target: Target, reason: string) => void;
@@ -246,21 +246,28 @@ export function createCollector(options: CollectorOptions): Collector {
     };
   }
 
+  /** What each discovery URL found last time it answered. */
+  const lastFound = new Map<string, Target[]>();
+
   async function refreshDiscovery(): Promise<void> {
     const found: Target[] = [];
     for (const d of endpoints.discovery) {
       try {
-        found.push(
-          ...(await discoverTargets(d.url, fetchOptions, d.intervalSeconds * 1000, d.timeoutSeconds * 1000)),
+        const targets = await discoverTargets(
+          d.url,
+          fetchOptions,
+          d.intervalSeconds * 1000,
+          d.timeoutSeconds * 1000,
         );
+        lastFound.set(d.url, targets);
       } catch (err) {
-        // Keep what the last successful discovery found: a flapping SD must not drop targets.
+        // Keep what this discovery found last: a flapping SD must not drop its targets.
         options.onTargetError?.(
           { id: `sd:${d.url}`, kind: "metrics", url: d.url, intervalMs: 0, timeoutMs: 0, labels: {} },
           (err as Error).message,
         );
-        return;
       }
+      found.push(...(lastFound.get(d.url) ?? []));
     }
     discovered = found;
     const all = [...fixed, ...discovered];
@@ -279,7 +286,10 @@ export function createCollector(options: CollectorOptions): Collector {
   return {
     async start() {
       await refreshDiscovery();
-      const every = options.discoveryRefreshMs ?? 30_000;
+      // Jobs come and go: discovery is read again as often as its targets are scraped.
+      const every =
+        options.discoveryRefreshMs ??
+        Math.min(...endpoints.discovery.map((d) => d.intervalSeconds * 1000), 30_000);
       if (endpoints.discovery.length > 0) {
         discoveryTimer = setInterval(() => void refreshDiscovery(), every);
         discoveryTimer.unref?.();
