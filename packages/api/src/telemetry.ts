@@ -27,6 +27,8 @@ import type { CurrentFactory, FactoryState } from "./state.ts";
 export interface TelemetryOptions {
   /** Read the endpoints (default true); false keeps the store and routes without reading anything. */
   collect?: boolean;
+  /** Read only when `collectOnce` is called (tests that step a twin's time themselves). */
+  manual?: boolean;
   /** How much the live window holds (default one hour). */
   retentionMs?: number;
   /** Called with target errors and receiver problems, for the log. */
@@ -82,6 +84,7 @@ export class Telemetry {
       catalog,
       endpoints,
       store: this.store,
+      ...(this.options.manual ? { manual: true } : {}),
       onTargetError: (target, reason) => this.options.log?.(`${target.id}: ${reason}`),
     });
     this.collector = collector;

@@ -80,6 +80,11 @@ export interface RunningSim {
   state: FactoryState;
   /** The scenario's jobs (none without a scenario). */
   engine: JobEngine;
+  /**
+   * Advances `seconds` of sim time in 1 s ticks now, as the timer would (jobs, physics, targets
+   * file, kernel log): for tests and tools that step the twin themselves.
+   */
+  step(seconds: number): void;
   /** Stops ticking and closes the listener. */
   stop(): Promise<void>;
 }
@@ -159,19 +164,18 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
     writeFileSd(options.targetsFile, groups);
   };
   writeTargets();
-  const timer = setInterval(
-    () => {
-      advance(state, engine, TICK_SECONDS);
-      writeTargets();
-      syslog?.flush();
-    },
-    (TICK_SECONDS * 1000) / speed,
-  );
+  const step = (seconds: number) => {
+    for (let t = 0; t < seconds; t += TICK_SECONDS) advance(state, engine, TICK_SECONDS);
+    writeTargets();
+    syslog?.flush();
+  };
+  const timer = setInterval(() => step(TICK_SECONDS), Math.min((TICK_SECONDS * 1000) / speed, 2 ** 31 - 1));
   return {
     url: `http://${hostPort}`,
     port,
     state,
     engine,
+    step,
     stop: async () => {
       clearInterval(timer);
       await syslog?.close();

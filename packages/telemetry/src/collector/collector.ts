@@ -54,6 +54,8 @@ export interface CollectorOptions {
   store: SeriesStore;
   /** How often HTTP service discovery is read again (default: its scrape interval, at most 30 s). */
   discoveryRefreshMs?: number;
+  /** Read only when `collectOnce` is called, never on a timer (tests that step time themselves). */
+  manual?: boolean;
   /** Called with each error a target records (for logs). */
   onTargetError?: (target: Target, reason: string) => void;
 }
@@ -147,6 +149,7 @@ export function createCollector(options: CollectorOptions): Collector {
   const scheduler: Scheduler = createScheduler({
     concurrency: endpoints.concurrency,
     jitter: endpoints.jitter,
+    ...(options.manual ? { manual: true } : {}),
     run: (target) => read(runtimeOf(target)),
   });
 
@@ -290,7 +293,7 @@ export function createCollector(options: CollectorOptions): Collector {
       const every =
         options.discoveryRefreshMs ??
         Math.min(...endpoints.discovery.map((d) => d.intervalSeconds * 1000), 30_000);
-      if (endpoints.discovery.length > 0) {
+      if (endpoints.discovery.length > 0 && !options.manual) {
         discoveryTimer = setInterval(() => void refreshDiscovery(), every);
         discoveryTimer.unref?.();
       }

@@ -10,6 +10,8 @@ export interface SchedulerOptions {
   concurrency: number;
   /** Spread targets over their interval (default true); without, all start at once. */
   jitter?: boolean;
+  /** No timers: targets are read only by `runAll` (tests and benchmarks that step time themselves). */
+  manual?: boolean;
   /** Runs one read; its promise settles when the read is done (errors are the runner's to record). */
   run: (target: Target) => Promise<void>;
 }
@@ -104,7 +106,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         if (timers.has(t.id) || stopped) continue;
         const entry = { target: t, timer: undefined };
         timers.set(t.id, entry);
-        arm(entry);
+        if (!options.manual) arm(entry);
       }
     },
     async runAll() {
