@@ -1,0 +1,17 @@
+/**
+ * The live series store: every scraped series at full resolution for the retention window,
+ * compressed in memory. Re-exported by the telemetry package's index.ts.
+ */
+export type { Labels, Matcher } from "./labels.ts";
+export { parseSelector } from "./labels.ts";
+export { createSeriesStore } from "./store.ts";
+export type {
+  GroupRef,
+  RejectReason,
+  SeriesRange,
+  SeriesRef,
+  SeriesStore,
+  SeriesStoreOptions,
+  SeriesStoreStats,
+  SeriesSum,
+} from "./types.ts";
