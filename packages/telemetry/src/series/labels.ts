@@ -23,7 +23,8 @@ export class LabelIndex {
   private readonly symbols = new Map<string, number>();
   private readonly text: string[] = [];
   private symbolBytes = 0;
-  private readonly restIds = new Map<string, number>();
+  /** Rest sets by a hash of their labels (candidates are compared pair by pair, so collisions are harmless). */
+  private readonly restIds = new Map<number, number[]>();
   private readonly restPairs: Int32Array[] = [];
   private readonly restRefs: number[][] = [];
   private restBytes = 0;
@@ -101,7 +102,7 @@ export class LabelIndex {
     else if (rests) candidates = [...rests].flatMap((r) => this.restRefs[r]!);
     else candidates = Array.from({ length: this.size }, (_, i) => i);
     const tests = matchers.map((m) => {
-      const re = m.op === "=~" || m.op === "!~" ? new RegExp(`^(?:${m.value})$`) : undefined;
+      const re = m.op === "=~" || m.op === "!~" ? anchored(m) : undefined;
       const want = m.op === "=" || m.op === "=~";
       return (v: string) => (re ? re.test(v) : v === m.value) === want;
     });
@@ -140,9 +141,9 @@ export class LabelIndex {
     const keys = Object.keys(labels)
       .filter((k) => k !== "__name__" && labels[k] !== "")
       .sort();
-    let key = "";
-    for (const k of keys) key += `${k.length}:${k}${labels[k]!.length}:${labels[k]}`;
-    let restId = this.restIds.get(key);
+    let hash = 0x811c9dc5;
+    for (const k of keys) hash = fnv(fnv(hash, k), labels[k]!);
+    let restId = this.findRest(hash, keys, labels);
     if (restId === undefined) {
       if (!create) return { nameSym: -1, restId: -1 };
       restId = this.restPairs.length;
@@ -157,13 +158,23 @@ export class LabelIndex {
         }
         push(values, pairs[2 * i + 1]!, restId!);
       });
-      this.restIds.set(key, restId);
+      push(this.restIds, hash, restId);
       this.restPairs.push(pairs);
       this.restRefs.push([]);
-      this.restBytes += 40 + 24 + 2 * key.length + 96 + pairs.byteLength + 32 + keys.length * 48;
+      this.restBytes += 40 + 32 + 96 + pairs.byteLength + 32 + keys.length * 48;
     }
     const nameSym = create ? this.symbol(name) : (this.symbols.get(name) ?? -1);
     return { nameSym, restId };
+  }
+
+  private findRest(hash: number, keys: readonly string[], labels: Labels): number | undefined {
+    for (const id of this.restIds.get(hash) ?? EMPTY) {
+      const pairs = this.restPairs[id]!;
+      if (pairs.length !== keys.length * 2) continue;
+      if (keys.every((k, i) => this.text[pairs[2 * i]!] === k && this.text[pairs[2 * i + 1]!] === labels[k]))
+        return id;
+    }
+    return undefined;
   }
 
   private symbol(s: string): number {
@@ -192,6 +203,23 @@ export class LabelIndex {
     this.table = new Int32Array(old.length * 2);
     for (const v of old) if (v !== 0) this.table[this.slot(this.nameOf[v - 1]!, this.restOf[v - 1]!)] = v;
   }
+}
+
+/** A PromQL regex matcher's pattern, anchored at both ends as PromQL does. */
+function anchored(m: Matcher): RegExp {
+  try {
+    return new RegExp(`^(?:${m.value})$`);
+  } catch (err) {
+    throw new Error(
+      `bad regex in matcher ${m.name}${m.op}${JSON.stringify(m.value)}: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** FNV-1a over a string's UTF-16 units, then a separator. */
+function fnv(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return Math.imul(h ^ 0xffff, 0x01000193) >>> 0;
 }
 
 function push<K>(map: Map<K, number[]>, key: K, value: number): void {
