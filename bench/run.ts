@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: every benchmark, printed as a table (or `--json`: one object a line with
- * bench, metric, value, unit, target). `--only model|sim|parser|api` runs one group.
+ * bench, metric, value, unit, target). `--only model|sim|parser|series|api` runs one group.
  */
 import { benchApi } from "./api.ts";
 import { type Row, report } from "./lib.ts";
 import { benchModelLoad, benchModelQueries } from "./model.ts";
 import { benchParser } from "./parser.ts";
+import { benchSeries } from "./series.ts";
 import { benchSim } from "./sim.ts";
 
 const args = process.argv.slice(2);
@@ -19,5 +20,6 @@ if (!only || only === "model") {
 }
 if (!only || only === "sim") rows.push(...benchSim());
 if (!only || only === "parser") rows.push(...benchParser());
+if (!only || only === "series") rows.push(...benchSeries());
 if (!only || only === "api") rows.push(...(await benchApi()));
 report(rows, json);

@@ -23,7 +23,7 @@ import {
   createSeriesStore,
   type SeriesRef,
   type SeriesStore,
-} from "../packages/telemetry/src/series/index.ts";
+} from "@flightdeck/telemetry";
 import { median, type Row, rng } from "./lib.ts";
 
 const LAB = join(import.meta.dirname, "../examples/factories/lab.yaml");
