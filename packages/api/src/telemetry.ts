@@ -15,10 +15,15 @@ import {
 import {
   type Collector,
   createCollector,
+  createRemoteWriter,
   createSeriesStore,
   createSyslogReceiver,
+  type RemoteWriter,
+  type RemoteWriteSeries,
+  type RemoteWriteStats,
   type SeriesStore,
   type SyslogReceiver,
+  staleMarker,
   type TargetStatus,
   type XidEvent,
 } from "@flightdeck/telemetry";
@@ -29,6 +34,8 @@ export interface TelemetryOptions {
   collect?: boolean;
   /** Read only when `collectOnce` is called (tests that step a twin's time themselves). */
   manual?: boolean;
+  /** Also send every sample read to this Prometheus remote-write endpoint (e.g. `http://prometheus:9090/api/v1/write`). */
+  remoteWriteUrl?: string;
   /** How much the live window holds (default one hour). */
   retentionMs?: number;
   /** Called with target errors and receiver problems, for the log. */
@@ -45,6 +52,7 @@ export class Telemetry {
   private readonly xidEvents: XidEvent[] = [];
   private factory: CurrentFactory | undefined;
   private readonly listeners = new Set<() => void>();
+  private readonly remote: RemoteWriter | undefined;
   private stopped = false;
   /** Sim-free clock of the first read, so KPIs over "everything" start where the data starts. */
   readonly startedAtMs = Date.now();
@@ -54,6 +62,39 @@ export class Telemetry {
     private readonly options: TelemetryOptions = {},
   ) {
     this.store = createSeriesStore({ retentionMs: options.retentionMs ?? 3_600_000 });
+    this.remote = options.remoteWriteUrl ? createRemoteWriter({ url: options.remoteWriteUrl }) : undefined;
+  }
+
+  /** The remote-write client's counters (undefined without remote-write). */
+  remoteWriteStats(): RemoteWriteStats | undefined {
+    return this.remote?.stats();
+  }
+
+  /** Sends what remote-write has queued now. */
+  async flushRemoteWrite(): Promise<void> {
+    await this.remote?.flush();
+  }
+
+  /** Forwards one read's samples, and staleness markers for what vanished, to remote-write. */
+  private forward(
+    timestampMs: number,
+    refs: readonly number[],
+    values: readonly number[],
+    stale: readonly number[],
+  ): void {
+    const remote = this.remote;
+    if (!remote) return;
+    const series: RemoteWriteSeries[] = refs.map((ref, i) => ({
+      labels: { ...this.store.labels(ref) },
+      samples: [{ timestampMs, value: values[i]! }],
+    }));
+    for (const ref of stale)
+      series.push({ labels: { ...this.store.labels(ref) }, samples: [staleMarker(timestampMs)] });
+    try {
+      remote.write(series);
+    } catch (err) {
+      this.options.log?.(`remote-write: ${(err as Error).message}`);
+    }
   }
 
   /** Starts reading the current factory, and follows every revision applied later. */
@@ -70,6 +111,7 @@ export class Telemetry {
     this.collector = undefined;
     this.receiver?.abort.abort();
     this.receiver = undefined;
+    await this.remote?.close({ flushTimeoutMs: 5000 });
   }
 
   private async use(factory: CurrentFactory): Promise<void> {
@@ -85,6 +127,7 @@ export class Telemetry {
       endpoints,
       store: this.store,
       ...(this.options.manual ? { manual: true } : {}),
+      onBatch: (t, refs, values, stale) => this.forward(t, refs, values, stale),
       onTargetError: (target, reason) => this.options.log?.(`${target.id}: ${reason}`),
     });
     this.collector = collector;

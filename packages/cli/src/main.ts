@@ -61,8 +61,10 @@ export function program(): Command {
     .option("--database <url>", "postgres:// URL (default: $FLIGHTDECK_DATABASE_URL, else SQLite in DIR)")
     .option("--body-limit <bytes>", "largest request body", int)
     .option("--no-collect", "do not read the factory's endpoints")
+    .option("--remote-write <url>", "send every sample read to a Prometheus remote-write endpoint")
     .action(
       async (o: {
+        remoteWrite?: string;
         port: number;
         host: string;
         factory?: string;

@@ -16,6 +16,8 @@ export interface ServeOptions {
   quiet?: boolean;
   /** Read the factory's endpoints (default true). */
   collect?: boolean;
+  /** Send every sample read to this Prometheus remote-write endpoint. */
+  remoteWrite?: string;
 }
 
 /** The factory a fresh installation starts with, so there is something to look at. */
@@ -46,6 +48,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const reported = new Set<string>();
   const telemetry = new Telemetry(state, {
     collect: opts.collect !== false,
+    ...(opts.remoteWrite ? { remoteWriteUrl: opts.remoteWrite } : {}),
     log: (message) => {
       const target = message.split(":")[0]!;
       if (reported.has(target) || opts.quiet) return;

@@ -6,7 +6,11 @@
  * 10 s steps, a scrape after each — so the KPIs can be graded against the twin's ground truth.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createServer, FactoryState, Telemetry } from "@flightdeck/api";
@@ -25,6 +29,9 @@ let telemetry: Telemetry;
 let app: FastifyInstance;
 let token: string;
 const truths: Truth[] = [];
+let prometheus: ChildProcess | undefined;
+let promUrl = "";
+const promDir = mkdtempSync(join(tmpdir(), "fd-e2e-prom-"));
 
 interface Row {
   key: string;
@@ -47,7 +54,47 @@ async function step(seconds = 10): Promise<void> {
   truths.push(truthOf(sim.state, sim.engine));
 }
 
+/** A real Prometheus with its remote-write receiver on, scraping nothing. */
+async function startPrometheus(): Promise<void> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const s = createNetServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  writeFileSync(join(promDir, "prometheus.yml"), "global:\n  scrape_interval: 1m\n");
+  prometheus = spawn(
+    "prometheus",
+    [
+      `--config.file=${join(promDir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(promDir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--web.enable-remote-write-receiver",
+      "--log.level=warn",
+    ],
+    { stdio: "ignore" },
+  );
+  prometheus.once("error", (err) =>
+    assert.fail(`the prometheus binary is needed (apt-get install prometheus): ${err.message}`),
+  );
+  promUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    if (
+      await fetch(`${promUrl}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail("prometheus did not get ready");
+}
+
 before(async () => {
+  await startPrometheus();
   // The twin steps only when told: its timer would tick once in 10^6 s.
   const lab = (await import("@flightdeck/model")).loadFactoryFile(LAB).build!;
   sim = await startSim({
@@ -66,7 +113,7 @@ before(async () => {
     .replace("udpPort: 5514", "udpPort: 25514");
   const applied = await state.apply(source, "lab.yaml", "test");
   assert.ok(applied.ok);
-  telemetry = new Telemetry(state, { manual: true });
+  telemetry = new Telemetry(state, { manual: true, remoteWriteUrl: `${promUrl}/api/v1/write` });
   await telemetry.start();
   app = await createServer({ store, state, telemetry });
   const admin = await store.createUser({ name: "root", org: null, role: "provider-admin", actor: "test" });
@@ -76,6 +123,12 @@ before(async () => {
 });
 
 after(async () => {
+  if (prometheus && prometheus.exitCode === null) {
+    const exited = new Promise((r) => prometheus!.once("exit", r));
+    prometheus.kill("SIGTERM");
+    await exited;
+  }
+  rmSync(promDir, { recursive: true, force: true });
   await telemetry?.stop();
   await app?.close();
   await store?.close();
@@ -159,5 +212,27 @@ describe("telemetry from the twin", () => {
     assert.equal(events.length, 1);
     assert.equal(events[0]!.xid, 79);
     assert.equal(events[0]!.gpuId, "gpu:r02-dgx3/5");
+  });
+
+  it("writes what it reads on to a real Prometheus by remote-write", async () => {
+    await telemetry.flushRemoteWrite();
+    const stats = telemetry.remoteWriteStats()!;
+    assert.equal(stats.failedBatches, 0, stats.lastError);
+    assert.ok(stats.sentSamples > 100_000, String(stats.sentSamples));
+    const q = encodeURIComponent('DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{entity="gpu:r01-dgx1/0"}[1h]');
+    const body = (await (await fetch(`${promUrl}/api/v1/query?query=${q}`)).json()) as {
+      data: { result: { values: [number, string][] }[] };
+    };
+    const values = body.data.result[0]?.values ?? [];
+    const ref = telemetry.store.select('DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{entity="gpu:r01-dgx1/0"}')[0]!;
+    const local = telemetry.store.range(ref, 0, Date.now());
+    // Every sample the control plane read is in Prometheus, with the same value.
+    assert.equal(values.length, local.values.length);
+    assert.equal(Number(values.at(-1)![1]), local.values.at(-1));
+    const tokens = encodeURIComponent('vllm:generation_tokens_total{entity="server:acme-chat-0"}');
+    const t = (await (await fetch(`${promUrl}/api/v1/query?query=${tokens}`)).json()) as {
+      data: { result: unknown[] };
+    };
+    assert.equal(t.data.result.length, 1);
   });
 });

@@ -15,5 +15,6 @@ export { FetchError, fetchBounded } from "./collector/fetch.ts";
 export { discoverTargets, staticTargets, type Target, type TargetKind } from "./collector/targets.ts";
 export * from "./exposition/index.ts";
 export * from "./redfish/index.ts";
+export * from "./remote-write/index.ts";
 export * from "./series/index.ts";
 export * from "./syslog/index.ts";

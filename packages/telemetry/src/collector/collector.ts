@@ -56,6 +56,16 @@ export interface CollectorOptions {
   discoveryRefreshMs?: number;
   /** Read only when `collectOnce` is called, never on a timer (tests that step time themselves). */
   manual?: boolean;
+  /**
+   * Called after each read with what was appended (the target's `up` and scrape series included)
+   * and the series that went stale then: for remote-write.
+   */
+  onBatch?: (
+    timestampMs: number,
+    refs: readonly SeriesRef[],
+    values: readonly number[],
+    stale: readonly SeriesRef[],
+  ) => void;
   /** Called with each error a target records (for logs). */
   onTargetError?: (target: Target, reason: string) => void;
 }
@@ -186,11 +196,17 @@ export function createCollector(options: CollectorOptions): Collector {
     } else delete status.lastError;
     // Staleness: what the previous read had and this one has not ended now.
     const seen = new Set(refs);
-    for (const ref of rt.lastRefs) if (!seen.has(ref)) store.markStale(ref, startMs);
+    const stale: SeriesRef[] = [];
+    for (const ref of rt.lastRefs)
+      if (!seen.has(ref)) {
+        store.markStale(ref, startMs);
+        stale.push(ref);
+      }
     rt.lastRefs = seen;
     refs.push(rt.meta.up, rt.meta.duration, rt.meta.samples);
     values.push(up ? 1 : 0, durationMs / 1000, seen.size);
     store.appendBatch(rt.group, startMs, refs, values);
+    options.onBatch?.(startMs, refs, values, stale);
   }
 
   /** Fetches and parses a page; returns its series and values. Throws with the reason on failure. */
