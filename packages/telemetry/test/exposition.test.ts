@@ -12,12 +12,16 @@ import fc from "fast-check";
 import {
   createExpositionScanner,
   type ExpositionFormat,
+  type ExpositionVisitor,
   type Family,
   formatFromContentType,
   labelValue,
   ParseError,
   parseExposition,
   renderExposition,
+  type ScanOptions,
+  type ScanResult,
+  scanExposition,
 } from "../src/exposition/index.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../../../shared/data/fixtures/", import.meta.url));
@@ -448,4 +452,138 @@ describe("properties", () => {
       );
     });
   }
+});
+
+/** Everything a visitor sees of `page`, then the result or the error, as lines to compare. */
+function transcript(scan: (page: string, v: ExpositionVisitor) => ScanResult, page: string): string[] {
+  const out: string[] = [];
+  const v: ExpositionVisitor = {
+    help: (f, text, line) => out.push(`${line} help ${f} ${JSON.stringify(text)}`),
+    type: (f, type, line) => out.push(`${line} type ${f} ${type}`),
+    unit: (f, unit, line) => out.push(`${line} unit ${f} ${unit}`),
+    sample: (s) => {
+      const labels = JSON.stringify(s.labels.slice(0, 2 * s.labelCount));
+      let e = "";
+      if (s.hasExemplar) {
+        const el = JSON.stringify(s.exemplarLabels.slice(0, 2 * s.exemplarLabelCount));
+        e = ` # ${el} ${Object.is(s.exemplarValue, -0) ? "-0" : s.exemplarValue} ${s.exemplarTimestampMs}`;
+      }
+      const value = Object.is(s.value, -0) ? "-0" : String(s.value);
+      out.push(`${s.line} ${s.type} ${s.family} ${s.name} ${labels} ${value} ${s.timestampMs}${e}`);
+    },
+  };
+  try {
+    out.push(JSON.stringify(scan(page, v)));
+  } catch (err) {
+    assert.ok(err instanceof ParseError, String(err));
+    out.push(err.message);
+  }
+  return out;
+}
+
+/** Asserts that one scanner reads each of `pages` in turn exactly as a fresh scanner reads it. */
+function assertReusedAsFresh(pages: string[], options: ScanOptions): void {
+  const reused = createExpositionScanner(options);
+  for (const page of pages) {
+    const want = transcript((p, v) => scanExposition(p, v, options), page);
+    assert.deepStrictEqual(
+      transcript((p, v) => reused.scan(p, v), page),
+      want,
+      page,
+    );
+  }
+}
+
+describe("a scanner kept across scrapes", () => {
+  const edit = fc.oneof(
+    fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), ch: fc.integer({ min: 0, max: 0x7f }) }),
+    fc.record({
+      kind: fc.constant("insert" as const),
+      at: fc.nat(),
+      ch: fc.constantFrom(...'{}",=# \n\\eE.+-_0'),
+    }),
+    fc.record({ kind: fc.constant("truncate" as const), at: fc.nat(), ch: fc.constant(0) }),
+    fc.record({ kind: fc.constant("dropLine" as const), at: fc.nat(), ch: fc.constant(0) }),
+  );
+  const mutate = (page: string, edits: { kind: string; at: number; ch: number | string }[]): string => {
+    for (const e of edits) {
+      const at = e.at % (page.length + 1);
+      if (e.kind === "truncate") page = page.slice(0, at);
+      else if (e.kind === "insert") page = page.slice(0, at) + e.ch + page.slice(at);
+      else if (e.kind === "flip")
+        page = page.slice(0, at) + String.fromCharCode(e.ch as number) + page.slice(at + 1);
+      else {
+        const lines = page.split("\n");
+        lines.splice(e.at % lines.length, 1);
+        page = lines.join("\n");
+      }
+    }
+    return page;
+  };
+
+  for (const format of ["prometheus", "openmetrics"] as const) {
+    for (const file of [
+      "dcgm/datadog-dcgm-exporter-T4-mixed.prom",
+      "vllm/datadog-vllm-metrics-opt-125m.prom",
+    ]) {
+      it(`${format}: reads mutations of ${file} as a fresh scanner does`, () => {
+        const raw = read(file);
+        const base = format === "prometheus" ? raw : renderExposition(parseExposition(raw).families, format);
+        fc.assert(
+          fc.property(
+            fc.array(fc.array(edit, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }),
+            (scrapes) =>
+              assertReusedAsFresh([base, ...scrapes.map((edits) => mutate(base, edits)), base], { format }),
+          ),
+          { numRuns: 150 },
+        );
+      });
+    }
+
+    it(`${format}: reads a sequence of random valid pages as a fresh scanner does`, () => {
+      const page = familiesArb(format).map((fs) =>
+        renderExposition(format === "prometheus" ? clean(fs) : fs, format),
+      );
+      fc.assert(
+        fc.property(fc.array(page, { minLength: 2, maxLength: 5 }), (pages) =>
+          assertReusedAsFresh(pages, { format }),
+        ),
+        { numRuns: 200 },
+      );
+    });
+  }
+
+  it("tells apart lines that only begin as the last scrape's did", () => {
+    const pages = [
+      '# HELP a A.\n# TYPE a counter\na 1\nb{x="1"} 2\nc 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_count 1\n',
+      '# HELP a A!\n# TYPE a gauge\nab 1\nb{x="1",y="2"} 2\nc{z="1"} 3\n# TYPE h summary\nh_bucket{le="1"} 1\nh_count 1\n',
+      '# HELP a A.\n# TYPE a counter\na 1\nb{x="1"} 2\nc 3\n# TYPE h histogram\nh_bucket{le="x"} 1\nh_count 1\n',
+      '# HELP a A.\n# TYPE a counter\na 1\nb{x="1"} 2\nc 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_count 1\n',
+      "# HELP a A.\n# HELP a A.\n",
+      "c 1\nc 2\nd 1\nc 3\n",
+      "c 1\nd 2\nd 1\nc 3\n",
+      // A suffixed sample that started its own family, and then joins an earlier histogram.
+      'y 1\nx 1\nh_bucket{le="1"} 1\n',
+      '# TYPE h histogram\nx 1\nh_bucket{le="1"} 1\n',
+    ];
+    assertReusedAsFresh(pages, {});
+    assertReusedAsFresh([...pages, ...pages.reverse()], {});
+    const om = [
+      "# TYPE a counter\na_total 1\n# TYPE b gauge\nb 1\n# EOF\n",
+      "# TYPE b gauge\nb 1\n# TYPE a counter\na_total 1\n# EOF\n",
+      "# TYPE a counter\na_total 1\n# TYPE a counter\n# EOF\n",
+      "# TYPE a counter\na_total 1\nb 1\na_created 1\n# EOF\n",
+      "# TYPE a counter\na_total 1\n# TYPE b gauge\nb 1\n# EOF\n",
+      // Metadata of a family that was new last time, and is now back after another one.
+      "x 1\ny 1\n# TYPE a gauge\na 1\n# EOF\n",
+      "a 1\nb 1\n# TYPE a gauge\na 1\n# EOF\n",
+    ];
+    assertReusedAsFresh([...om, ...om], { format: "openmetrics" });
+  });
+
+  it("keeps what it remembers of a page bounded", () => {
+    const big = `${'a{b="'.concat("x".repeat(60_000), '"} 1\n').repeat(100)}`;
+    const s = createExpositionScanner();
+    for (let i = 0; i < 3; i++) assert.equal(s.scan(big, { sample: () => {} }).samples, 100);
+  });
 });

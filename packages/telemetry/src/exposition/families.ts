@@ -24,9 +24,14 @@ export const Role = {
 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
 
-/** The scanner's record of one family on the page being read. */
+/**
+ * The scanner's record of one family. A scanner keeps one per name across pages and resets it
+ * when the name comes back, so that a scrape does not allocate its families anew.
+ */
 export interface FamilyState {
   readonly name: string;
+  /** The page (the scanner's count of scans) the family was last on; it is on the page being read when equal. */
+  page: number;
   type: MetricType;
   /** A `# TYPE` line was read for it. */
   typed: boolean;
@@ -119,3 +124,27 @@ export const OM_TYPES: ReadonlySet<string> = new Set([
   "summary",
   "unknown",
 ]);
+
+const CANONICAL = new Map<string, MetricType>(
+  (
+    [
+      "counter",
+      "gauge",
+      "histogram",
+      "summary",
+      "untyped",
+      "unknown",
+      "info",
+      "stateset",
+      "gaugehistogram",
+    ] as const
+  ).map((t) => [t, t]),
+);
+
+/**
+ * The type named by `s`, as the one string every family of that type shares (so that comparing
+ * types compares references), or undefined.
+ */
+export function canonicalType(s: string): MetricType | undefined {
+  return CANONICAL.get(s);
+}

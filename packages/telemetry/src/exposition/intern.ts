@@ -2,7 +2,7 @@
  * A bounded table of strings read from pages, so that the names and label values repeated on
  * every line of a page, and on every scrape of a target, are the same string without slicing the
  * page again. Lookups hash the characters as the scanner reads them. The table starts small and
- * doubles up to a fixed size; once that is half full new strings are sliced and not kept, so a
+ * doubles up to a fixed size; once that is half full new strings are copied and not kept, so a
  * hostile page cannot grow it.
  */
 export class InternTable {
@@ -36,9 +36,7 @@ export class InternTable {
 
   private add(text: string, start: number, end: number, hash: number, slot: number): string {
     const capacity = this.mask + 1;
-    // V8 makes a slice of 13 characters or more a view into the page: slow to read from, and it
-    // would keep the page alive. What the table keeps is a copy.
-    const s = end - start < 13 ? text.slice(start, end) : JSON.parse(JSON.stringify(text.slice(start, end)));
+    const s = copyString(text, start, end);
     if (2 * (this.size + 1) <= capacity) {
       this.keys[slot] = s;
       this.hashes[slot] = hash;
@@ -47,9 +45,8 @@ export class InternTable {
       this.grow();
       this.place(s, hash);
       this.size++;
-    } else {
-      return text.slice(start, end);
     }
+    // Full: not kept here, but still a copy, as the scanner may remember it.
     return s;
   }
 
@@ -71,6 +68,16 @@ export class InternTable {
     this.keys[i] = s;
     this.hashes[i] = hash;
   }
+}
+
+/**
+ * `text[start, end)` as a string of its own. V8 makes a slice of 13 characters or more a view
+ * into the page, which would keep the page alive for as long as the slice is kept; a slice of a
+ * concatenation is cut from a new flat copy of it instead, which holds only these characters (and
+ * is four times cheaper than a JSON round trip).
+ */
+export function copyString(text: string, start: number, end: number): string {
+  return end - start < 13 ? text.slice(start, end) : ` ${text.slice(start, end)}`.slice(1);
 }
 
 /**

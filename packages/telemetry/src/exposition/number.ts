@@ -9,7 +9,7 @@
 // Exactly representable powers of ten: with a mantissa below 2^53 a single multiplication or
 // division by one of these is correctly rounded (Clinger's fast path), so most values never
 // reach Number().
-const POW10 = [
+export const POW10 = [
   1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
   1e20, 1e21, 1e22,
 ];

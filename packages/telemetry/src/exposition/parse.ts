@@ -1,6 +1,6 @@
 /** The convenience reading of a page: every family with its samples, allocated. */
 import type { ExpositionFormat, MetricType } from "./format.ts";
-import { createExpositionScanner, type SampleRecord, type ScanOptions } from "./scanner.ts";
+import { type SampleRecord, type ScanOptions, scanExposition } from "./scanner.ts";
 
 /** An exemplar: labels flat as in {@link Sample.labels}. */
 export interface Exemplar {
@@ -59,20 +59,24 @@ export function parseExposition(text: string, options: ParseOptions = {}): { fam
     return f;
   };
   const untyped: MetricType = options.format === "openmetrics" ? "unknown" : "untyped";
-  createExpositionScanner(options).scan(text, {
-    help: (name, help) => {
-      get(name, untyped).help = help;
+  scanExposition(
+    text,
+    {
+      help: (name, help) => {
+        get(name, untyped).help = help;
+      },
+      type: (name, type) => {
+        get(name, type).type = type;
+      },
+      unit: (name, unit) => {
+        get(name, untyped).unit = unit;
+      },
+      sample: (r) => {
+        get(r.family, r.type).samples.push(toSample(r));
+      },
     },
-    type: (name, type) => {
-      get(name, type).type = type;
-    },
-    unit: (name, unit) => {
-      get(name, untyped).unit = unit;
-    },
-    sample: (r) => {
-      get(r.family, r.type).samples.push(toSample(r));
-    },
-  });
+    options,
+  );
   return { families };
 }
 

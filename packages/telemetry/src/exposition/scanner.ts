@@ -10,6 +10,7 @@
  */
 import { ParseError } from "./errors.ts";
 import {
+  canonicalType,
   expectedNames,
   type FamilyState,
   OM_SUFFIXES,
@@ -20,8 +21,9 @@ import {
   roleOf,
 } from "./families.ts";
 import type { ExpositionFormat, MetricType } from "./format.ts";
-import { InternTable } from "./intern.ts";
-import { isRealNumber, parseFloatToken, parseIntToken } from "./number.ts";
+import { copyString, InternTable } from "./intern.ts";
+import { type LineMemo, LineMemos, MEMO_MAX_CHARS, MemoKind } from "./memo.ts";
+import { isRealNumber, POW10, parseFloatToken, parseIntToken } from "./number.ts";
 
 /** Limits and format of a scan. */
 export interface ScanOptions {
@@ -83,7 +85,11 @@ export interface ScanResult {
   families: number;
 }
 
-/** A reusable scanner: keep one per scrape target so that its names stay interned across scrapes. */
+/**
+ * A reusable scanner: keep one per scrape target. It interns the page's names and label values,
+ * and remembers each line's metadata and each sample's name and labels, so that the next scrape's
+ * repeated lines are recognised by comparison instead of read again (a few MiB at most).
+ */
 export interface ExpositionScanner {
   /** Reads `text`, calling `visitor` as it goes; throws {@link ParseError} at the first fault. */
   scan(text: string, visitor: ExpositionVisitor): ScanResult;
@@ -91,12 +97,12 @@ export interface ExpositionScanner {
 
 /** A scanner with `options`; see {@link ExpositionScanner}. */
 export function createExpositionScanner(options: ScanOptions = {}): ExpositionScanner {
-  return new Scanner(options);
+  return new Scanner(options, true);
 }
 
-/** Scans one page with a fresh scanner. */
+/** Scans one page with a fresh scanner, which remembers nothing of it. */
 export function scanExposition(text: string, visitor: ExpositionVisitor, options?: ScanOptions): ScanResult {
-  return new Scanner(options ?? {}).scan(text, visitor);
+  return new Scanner(options ?? {}, false).scan(text, visitor);
 }
 
 const LF = 10;
@@ -132,6 +138,18 @@ class Scanner implements ExpositionScanner {
   private readonly maxLineLength: number;
   private readonly maxSamples: number;
   private readonly intern = new InternTable();
+  private readonly memos: LineMemos;
+  private readonly remembers: boolean;
+  /**
+   * Every family of recent pages by name, each on the page being read when its `page` is
+   * {@link page}. Cleared when it outgrows the pages (and {@link generation} counts up, so that
+   * memos know their references stale).
+   */
+  private readonly states = new Map<string, FamilyState>();
+  private generation = 0;
+  private page = 0;
+  /** Families on the page being read. */
+  private familyCount = 0;
   private readonly rec: SampleRecord = {
     line: 0,
     family: "",
@@ -152,7 +170,6 @@ class Scanner implements ExpositionScanner {
   private lineNo = 0;
   private lineStart = 0;
   private lineEnd = 0;
-  private families = new Map<string, FamilyState>();
   private current: FamilyState | undefined;
   private samples = 0;
   private eofSeen = false;
@@ -160,8 +177,13 @@ class Scanner implements ExpositionScanner {
   private nextBackslash = -2;
   /** Labels read by the last {@link labels} call. */
   private count = 0;
+  /** The value read by the last successful {@link plainDecimal} call. */
+  private decimal = 0;
 
-  constructor(options: ScanOptions) {
+  /** @param remember whether to remember lines for the pages to come. */
+  constructor(options: ScanOptions, remember: boolean) {
+    this.remembers = remember;
+    this.memos = new LineMemos(remember ? MEMO_MAX_CHARS : 0);
     this.om = options.format === "openmetrics";
     this.maxLineLength = options.maxLineLength ?? 65_536;
     this.maxSamples = options.maxSamples ?? 200_000;
@@ -170,7 +192,12 @@ class Scanner implements ExpositionScanner {
   scan(text: string, visitor: ExpositionVisitor): ScanResult {
     this.text = text;
     this.lineNo = 0;
-    this.families = new Map();
+    if (this.states.size > 4096 && this.states.size > 2 * this.familyCount) {
+      this.states.clear();
+      this.generation++;
+    }
+    this.page++;
+    this.familyCount = 0;
     this.current = undefined;
     this.samples = 0;
     this.eofSeen = false;
@@ -199,10 +226,9 @@ class Scanner implements ExpositionScanner {
         }
         this.fail(len, 'OpenMetrics page does not end with "# EOF"');
       }
-      return { lines: this.lineNo, samples: this.samples, families: this.families.size };
+      return { lines: this.lineNo, samples: this.samples, families: this.familyCount };
     } finally {
       this.text = "";
-      this.families = new Map();
       this.current = undefined;
     }
   }
@@ -239,7 +265,28 @@ class Scanner implements ExpositionScanner {
   }
 
   private readLine(visitor: ExpositionVisitor): void {
-    let p = this.lineStart;
+    const t = this.text;
+    const start = this.lineStart;
+    const end = this.lineEnd;
+    const m = this.memos.get(this.lineNo);
+    if (m !== undefined) {
+      const len = m.text.length;
+      if (m.kind === MemoKind.SAMPLE) {
+        // The remembered name and labels, and for a bare name, not a longer one.
+        if (
+          start + len <= end &&
+          t.slice(start, start + len) === m.text &&
+          (m.braces || !isNameChar(t.charCodeAt(start + len)))
+        ) {
+          this.sample(start + m.nameAt, visitor, m);
+          return;
+        }
+      } else if (end - start === len && t.slice(start, end) === m.text) {
+        this.metadata(m, visitor);
+        return;
+      }
+    }
+    let p = start;
     // 0.0.4 takes blanks before a line's first token and blank lines (expfmt and promparse);
     // OpenMetrics has neither.
     if (!this.om) p = this.skipBlanks(p);
@@ -247,11 +294,11 @@ class Scanner implements ExpositionScanner {
       if (this.om) this.fail(p, "empty line");
       return;
     }
-    if (this.text.charCodeAt(p) === HASH) {
+    if (t.charCodeAt(p) === HASH) {
       if (this.om) this.omComment(p, visitor);
       else this.promComment(p, visitor);
     } else {
-      this.sample(p, visitor);
+      this.sample(p, visitor, undefined);
     }
   }
 
@@ -268,28 +315,47 @@ class Scanner implements ExpositionScanner {
     return p;
   }
 
-  private sample(p: number, visitor: ExpositionVisitor): void {
+  /** A sample line from its name at `p`; `hit` is this line's entry when its text matched. */
+  private sample(p: number, visitor: ExpositionVisitor, hit: LineMemo | undefined): void {
     const t = this.text;
     const end = this.lineEnd;
     const om = this.om;
     const rec = this.rec;
     const nameStart = p;
-    let c = t.charCodeAt(p);
-    if (c >= 128 || (CLASS[c]! & NAME_START) === 0)
-      this.fail(p, `expected a metric name, found ${describe(c)}`);
-    for (p++; p < end; p++) {
-      c = t.charCodeAt(p);
-      if (c >= 128 || (CLASS[c]! & NAME_CHAR) === 0) break;
-    }
-    const name = this.intern.get(t, nameStart, p);
-
+    let name: string;
     let n = 0;
-    if (!om) p = this.skipBlanks(p);
-    if (p < end && t.charCodeAt(p) === LBRACE) {
-      p = this.labels(p + 1, rec.labels);
-      n = this.count;
-    } else if (p === nameStart + name.length && p < end && t.charCodeAt(p) !== SP) {
-      this.fail(p, `unexpected ${describe(t.charCodeAt(p))} after metric name "${name}"`);
+    let memo = hit;
+    if (hit?.braces) {
+      name = hit.name;
+      n = hit.labelCount;
+      const from = hit.labels;
+      const to = rec.labels;
+      while (to.length < 2 * n) to.push("");
+      for (let i = 0; i < 2 * n; i++) to[i] = from[i]!;
+      p = this.lineStart + hit.text.length;
+    } else {
+      if (hit !== undefined) {
+        name = hit.name;
+        p = this.lineStart + hit.text.length;
+      } else {
+        const c = t.charCodeAt(p);
+        if (c >= 128 || (CLASS[c]! & NAME_START) === 0)
+          this.fail(p, `expected a metric name, found ${describe(c)}`);
+        for (p++; p < end && isNameChar(t.charCodeAt(p)); p++);
+        name = this.intern.get(t, nameStart, p);
+      }
+      const nameEnd = p;
+      if (!om) p = this.skipBlanks(p);
+      if (p < end && t.charCodeAt(p) === LBRACE) {
+        p = this.labels(p + 1, rec.labels);
+        n = this.count;
+        memo = this.remember(nameStart, p, name, n);
+      } else {
+        if (p === nameEnd && p < end && t.charCodeAt(p) !== SP) {
+          this.fail(p, `unexpected ${describe(t.charCodeAt(p))} after metric name "${name}"`);
+        }
+        if (hit === undefined) memo = this.remember(nameStart, nameEnd, name, -1);
+      }
     }
 
     // Value. 0.0.4 needs no blank after "}" (expfmt and promparse agree); OpenMetrics needs one space.
@@ -300,9 +366,14 @@ class Scanner implements ExpositionScanner {
       p = this.skipBlanks(p);
     }
     if (p >= end) this.fail(p, `expected a value for "${name}"`);
-    let tokEnd = this.tokenEnd(p);
-    const value = parseFloatToken(t, p, tokEnd);
-    if (value === undefined) this.badToken(p, tokEnd, "value");
+    let tokEnd = this.plainDecimal(p);
+    let value = this.decimal;
+    if (tokEnd < 0) {
+      tokEnd = this.tokenEnd(p);
+      const v = parseFloatToken(t, p, tokEnd);
+      if (v === undefined) this.badToken(p, tokEnd, "value");
+      value = v;
+    }
     p = tokEnd;
 
     let ts = Number.NaN;
@@ -338,19 +409,37 @@ class Scanner implements ExpositionScanner {
       }
     }
 
-    // The family, then the rules that depend on it.
+    // The family, then the rules that depend on it: as last time when the line's name and labels
+    // are, and the current family is the one the sample joined then.
     let f = this.current;
-    let role: Role = f === undefined ? Role.NONE : roleOf(f, name, om);
-    if (role === Role.NONE) {
-      f = this.familyOf(name, nameStart);
-      role = roleOf(f, name, om);
+    let role: Role;
+    if (memo !== undefined && f !== undefined && f === memo.family && f.type === memo.familyType) {
+      role = memo.role as Role;
+    } else {
+      role = f === undefined ? Role.NONE : roleOf(f, name, om);
+      if (role === Role.NONE) {
+        const own = memo === undefined ? undefined : this.stateOf(memo);
+        // A name with no suffix that starts a family of its own, as last time: what familyOf
+        // finds, without looking the name up.
+        f =
+          own !== undefined && own.name === name && own.page !== this.page && !memo!.suffixed
+            ? this.addFamily(own, name, om ? "unknown" : "untyped", nameStart)
+            : this.familyOf(name, nameStart);
+        role = roleOf(f, name, om);
+      }
+      if (f!.type === "histogram" || f!.type === "gaugehistogram") {
+        this.checkBound(rec.labels, n, "le", om && role === Role.BUCKET, nameStart, name);
+      } else if (f!.type === "summary") {
+        this.checkBound(rec.labels, n, "quantile", om && role === Role.BARE, nameStart, name);
+      }
+      if (memo !== undefined && role !== Role.NONE) {
+        memo.family = f;
+        memo.generation = this.generation;
+        memo.familyType = f!.type;
+        memo.role = role;
+      }
     }
     const fam = f!;
-    if (fam.type === "histogram" || fam.type === "gaugehistogram") {
-      this.checkBound(rec.labels, n, "le", om && role === Role.BUCKET, nameStart, name);
-    } else if (fam.type === "summary") {
-      this.checkBound(rec.labels, n, "quantile", om && role === Role.BARE, nameStart, name);
-    }
     if (exemplarAt >= 0 && role !== Role.TOTAL && role !== Role.BUCKET) {
       this.fail(
         exemplarAt,
@@ -369,6 +458,61 @@ class Scanner implements ExpositionScanner {
     rec.value = value;
     rec.timestampMs = ts;
     visitor.sample(rec);
+  }
+
+  /**
+   * Remembers the sample at `nameStart` named `name`, its text through `end`: with `n` labels
+   * (those in the record) ending in "}", or a bare name when `n` is -1.
+   */
+  private remember(nameStart: number, end: number, name: string, n: number): LineMemo | undefined {
+    const m = this.memos.put(this.lineNo, MemoKind.SAMPLE, this.text, this.lineStart, end);
+    if (m === undefined) return undefined;
+    m.name = name;
+    m.suffixed = hasSuffix(name, this.om ? OM_SUFFIXES : PROM_SUFFIXES);
+    m.nameAt = nameStart - this.lineStart;
+    if (n >= 0) {
+      m.braces = true;
+      m.labelCount = n;
+      const from = this.rec.labels;
+      const to = m.labels;
+      while (to.length < 2 * n) to.push("");
+      for (let i = 0; i < 2 * n; i++) to[i] = from[i]!;
+    }
+    return m;
+  }
+
+  /**
+   * The common value, a plain decimal of at most 15 digits (`300`, `-8.969`), read in one pass:
+   * its end, with the value in {@link decimal}; -1 when the token at `p` is anything else, for the
+   * full grammar to read. The value is the one `parseFloatToken` gives: an exact mantissa divided
+   * by an exact power of ten.
+   */
+  private plainDecimal(p: number): number {
+    const t = this.text;
+    const end = this.lineEnd;
+    let i = p;
+    let c = t.charCodeAt(i);
+    const neg = c === 45;
+    if (neg) i++;
+    let mant = 0;
+    let digits = 0;
+    let dot = -1;
+    for (; i < end; i++) {
+      c = t.charCodeAt(i);
+      if (c >= 48 && c <= 57) {
+        mant = mant * 10 + (c - 48);
+        digits++;
+      } else if (c === 46 && dot < 0) {
+        dot = i;
+      } else {
+        break;
+      }
+    }
+    if (digits === 0 || digits > 15) return -1;
+    if (i < end && c !== SP && (this.om || c !== TAB)) return -1;
+    const v = dot < 0 ? mant : mant / POW10[i - dot - 1]!;
+    this.decimal = neg ? -v : v;
+    return i;
   }
 
   /** Throws for an unreadable number token, naming a carriage return, the usual culprit. */
@@ -399,10 +543,21 @@ class Scanner implements ExpositionScanner {
     if (required) this.fail(at, `"${name}" has no "${label}" label`);
   }
 
+  /** The family of `name` on the page being read, if any. */
+  private family(name: string): FamilyState | undefined {
+    const f = this.states.get(name);
+    return f !== undefined && f.page === this.page ? f : undefined;
+  }
+
+  /** The state `m` refers to, when it is still the one kept for its name. */
+  private stateOf(m: LineMemo): FamilyState | undefined {
+    return m.generation === this.generation ? m.family : undefined;
+  }
+
   /** The family sample `name` belongs to when it is not the current one's; makes it current. */
   private familyOf(name: string, at: number): FamilyState {
     const om = this.om;
-    const seen = this.families.get(name);
+    const seen = this.family(name);
     if (om) {
       const cur = this.current;
       if (seen !== undefined) {
@@ -416,7 +571,7 @@ class Scanner implements ExpositionScanner {
       }
       for (const s of OM_SUFFIXES) {
         if (!name.endsWith(s)) continue;
-        const base = this.families.get(name.slice(0, -s.length));
+        const base = this.family(name.slice(0, -s.length));
         if (base !== undefined && roleOf(base, name, true) !== Role.NONE) {
           this.fail(at, `metric family "${base.name}" appears again after other families`);
         }
@@ -427,7 +582,7 @@ class Scanner implements ExpositionScanner {
     // earlier family of the same name, joins it.
     for (const s of PROM_SUFFIXES) {
       if (!name.endsWith(s)) continue;
-      const base = this.families.get(name.slice(0, -s.length));
+      const base = this.family(name.slice(0, -s.length));
       if (base !== undefined && roleOf(base, name, false) !== Role.NONE) {
         this.current = base;
         return base;
@@ -440,11 +595,27 @@ class Scanner implements ExpositionScanner {
     return this.newFamily(name, "untyped", at);
   }
 
+  /** Starts family `name`, not on the page yet, and makes it current. */
   private newFamily(name: string, type: MetricType, at: number): FamilyState {
-    if (this.families.size >= this.maxSamples)
+    return this.addFamily(this.states.get(name), name, type, at);
+  }
+
+  /** {@link newFamily} given the state kept for `name`, if any. */
+  private addFamily(f: FamilyState | undefined, name: string, type: MetricType, at: number): FamilyState {
+    if (this.familyCount >= this.maxSamples)
       this.fail(at, `more than ${this.maxSamples} metric families on the page`);
-    const f: FamilyState = { name, type, typed: false, help: undefined, unit: undefined, samples: 0 };
-    this.families.set(name, f);
+    if (f === undefined) {
+      f = { name, page: 0, type, typed: false, help: undefined, unit: undefined, samples: 0 };
+      this.states.set(name, f);
+    } else {
+      f.type = type;
+      f.typed = false;
+      f.help = undefined;
+      f.unit = undefined;
+      f.samples = 0;
+    }
+    f.page = this.page;
+    this.familyCount++;
     this.current = f;
     return f;
   }
@@ -491,7 +662,8 @@ class Scanner implements ExpositionScanner {
       let value: string;
       if (this.backslashBefore(p)) {
         p = this.escapedValueEnd(valueStart, label);
-        value = this.unescape(valueStart, p, true);
+        const u = this.unescape(valueStart, p, true);
+        value = this.keep(u);
       } else {
         value = intern.get(t, valueStart, p);
       }
@@ -610,13 +782,25 @@ class Scanner implements ExpositionScanner {
     const t = this.text;
     const end = this.lineEnd;
     const q = this.skipBlanks(p + 1);
-    if (q === p + 1 || q + 4 >= end) return;
+    if (q === p + 1 || q + 4 >= end) {
+      this.ignored();
+      return;
+    }
     const help = t.startsWith("HELP", q);
-    if (!help && !t.startsWith("TYPE", q)) return;
+    if (!help && !t.startsWith("TYPE", q)) {
+      this.ignored();
+      return;
+    }
     const c = t.charCodeAt(q + 4);
-    if (c !== SP && c !== TAB) return;
+    if (c !== SP && c !== TAB) {
+      this.ignored();
+      return;
+    }
     const nameStart = this.skipBlanks(q + 4);
-    if (nameStart === end) return;
+    if (nameStart === end) {
+      this.ignored();
+      return;
+    }
     const nameEnd = this.nameEnd(nameStart);
     if (nameEnd === nameStart)
       this.fail(nameStart, `expected a metric name, found ${describe(t.charCodeAt(nameStart))}`);
@@ -624,14 +808,17 @@ class Scanner implements ExpositionScanner {
       this.fail(nameEnd, `unexpected ${describe(t.charCodeAt(nameEnd))} in metric name`);
     }
     const textStart = this.skipBlanks(nameEnd);
-    if (textStart === end) return;
-    const name = t.slice(nameStart, nameEnd);
-    const f = this.families.get(name) ?? this.newFamily(name, "untyped", nameStart);
+    if (textStart === end) {
+      this.ignored();
+      return;
+    }
+    const name = this.intern.get(t, nameStart, nameEnd);
+    const f = this.family(name) ?? this.newFamily(name, "untyped", nameStart);
     this.current = f;
     if (help) {
       if (f.help !== undefined) this.fail(nameStart, `second HELP line for metric family "${name}"`);
-      const i = t.indexOf("\\", textStart);
-      f.help = i < 0 || i >= end ? t.slice(textStart, end) : this.unescape(textStart, end, false);
+      f.help = this.helpText(textStart, false);
+      this.rememberMetadata(MemoKind.HELP, name, nameStart, f.help);
       visitor.help?.(name, f.help, this.lineNo);
       return;
     }
@@ -644,8 +831,100 @@ class Scanner implements ExpositionScanner {
       this.fail(nameStart, `second TYPE line for metric family "${name}", or TYPE after its samples`);
     }
     f.typed = true;
-    f.type = type as MetricType;
+    f.type = canonicalType(type)!;
+    this.rememberMetadata(MemoKind.TYPE, name, nameStart, f.type);
     visitor.type?.(name, f.type, this.lineNo);
+  }
+
+  /** Remembers the 0.0.4 comment being read as one that carries nothing. */
+  private ignored(): void {
+    this.rememberMetadata(MemoKind.COMMENT, "", this.lineStart, "");
+  }
+
+  /** `s`, copied when it may be remembered, so as not to keep the page alive. */
+  private keep(s: string): string {
+    return this.remembers ? copyString(s, 0, s.length) : s;
+  }
+
+  /** Help text from `start` to the line end, unescaped, as a string of its own. */
+  private helpText(start: number, quote: boolean): string {
+    const t = this.text;
+    const end = this.lineEnd;
+    const i = t.indexOf("\\", start);
+    const help = i < 0 || i >= end ? t.slice(start, end) : this.unescape(start, end, quote);
+    return this.keep(help);
+  }
+
+  /** Remembers the metadata line being read: `kind` of family `name` at `nameStart` is `value`. */
+  private rememberMetadata(kind: MemoKind, name: string, nameStart: number, value: string): void {
+    const m = this.memos.put(this.lineNo, kind, this.text, this.lineStart, this.lineEnd, value);
+    if (m === undefined) return;
+    m.name = name;
+    m.nameAt = nameStart - this.lineStart;
+    if (kind !== MemoKind.COMMENT) {
+      m.family = this.current;
+      m.generation = this.generation;
+    }
+  }
+
+  /**
+   * A metadata line whose text is that of `m`: what {@link promComment} and {@link omComment} do
+   * past reading the line, in the same order, without the checks that only its text decides.
+   */
+  private metadata(m: LineMemo, visitor: ExpositionVisitor): void {
+    const name = m.name;
+    const nameStart = this.lineStart + m.nameAt;
+    const line = this.lineNo;
+    // The state kept for the name, which is on the page if its `page` says so.
+    const own = this.stateOf(m);
+    let f: FamilyState;
+    if (this.om) {
+      const cur = this.current;
+      if (cur === undefined || cur.name !== name) {
+        if (own === undefined ? this.family(name) !== undefined : own.page === this.page)
+          this.fail(nameStart, `metric family "${name}" appears again after other families`);
+        f =
+          own === undefined
+            ? this.newFamily(name, "unknown", nameStart)
+            : this.addFamily(own, name, "unknown", nameStart);
+      } else {
+        f = cur;
+      }
+      const at = this.lineStart;
+      const kw = m.kind === MemoKind.HELP ? "HELP" : m.kind === MemoKind.TYPE ? "TYPE" : "UNIT";
+      if (f.samples > 0) this.fail(at, `${kw} for metric family "${name}" after its samples`);
+      if (m.kind === MemoKind.HELP) {
+        if (f.help !== undefined) this.fail(at, `second HELP line for metric family "${name}"`);
+        f.help = m.value;
+        visitor.help?.(name, m.value, line);
+      } else if (m.kind === MemoKind.TYPE) {
+        if (f.typed) this.fail(at, `second TYPE line for metric family "${name}"`);
+        f.typed = true;
+        f.type = m.value as MetricType;
+        visitor.type?.(name, f.type, line);
+      } else {
+        if (f.unit !== undefined) this.fail(at, `second UNIT line for metric family "${name}"`);
+        f.unit = m.value;
+        visitor.unit?.(name, m.value, line);
+      }
+      return;
+    }
+    if (m.kind === MemoKind.COMMENT) return;
+    if (own === undefined) f = this.family(name) ?? this.newFamily(name, "untyped", nameStart);
+    else f = own.page === this.page ? own : this.addFamily(own, name, "untyped", nameStart);
+    this.current = f;
+    if (m.kind === MemoKind.HELP) {
+      if (f.help !== undefined) this.fail(nameStart, `second HELP line for metric family "${name}"`);
+      f.help = m.value;
+      visitor.help?.(name, m.value, line);
+    } else {
+      if (f.typed || f.samples > 0) {
+        this.fail(nameStart, `second TYPE line for metric family "${name}", or TYPE after its samples`);
+      }
+      f.typed = true;
+      f.type = m.value as MetricType;
+      visitor.type?.(name, f.type, line);
+    }
   }
 
   /**
@@ -676,10 +955,10 @@ class Scanner implements ExpositionScanner {
     if (nameEnd >= end || t.charCodeAt(nameEnd) !== SP) {
       this.fail(nameEnd, `expected a space after the metric name in ${kw}`);
     }
-    const name = t.slice(nameStart, nameEnd);
+    const name = this.intern.get(t, nameStart, nameEnd);
     let f = this.current;
     if (f === undefined || f.name !== name) {
-      if (this.families.has(name))
+      if (this.family(name) !== undefined)
         this.fail(nameStart, `metric family "${name}" appears again after other families`);
       f = this.newFamily(name, "unknown", nameStart);
     }
@@ -687,15 +966,16 @@ class Scanner implements ExpositionScanner {
     const textStart = nameEnd + 1;
     if (kw === "HELP") {
       if (f.help !== undefined) this.fail(p, `second HELP line for metric family "${name}"`);
-      const i = t.indexOf("\\", textStart);
-      f.help = i < 0 || i >= end ? t.slice(textStart, end) : this.unescape(textStart, end, true);
+      f.help = this.helpText(textStart, true);
+      this.rememberMetadata(MemoKind.HELP, name, nameStart, f.help);
       visitor.help?.(name, f.help, this.lineNo);
     } else if (kw === "TYPE") {
       if (f.typed) this.fail(p, `second TYPE line for metric family "${name}"`);
       const type = t.slice(textStart, end);
       if (!OM_TYPES.has(type)) this.fail(textStart, `unknown metric type ${JSON.stringify(type)}`);
       f.typed = true;
-      f.type = type as MetricType;
+      f.type = canonicalType(type)!;
+      this.rememberMetadata(MemoKind.TYPE, name, nameStart, f.type);
       visitor.type?.(name, f.type, this.lineNo);
     } else {
       if (f.unit !== undefined) this.fail(p, `second UNIT line for metric family "${name}"`);
@@ -706,10 +986,20 @@ class Scanner implements ExpositionScanner {
       if (unit !== "" && !name.endsWith(`_${unit}`)) {
         this.fail(textStart, `unit "${unit}" is not a suffix of metric family "${name}"`);
       }
-      f.unit = unit;
-      visitor.unit?.(name, unit, this.lineNo);
+      f.unit = this.keep(unit);
+      this.rememberMetadata(MemoKind.UNIT, name, nameStart, f.unit);
+      visitor.unit?.(name, f.unit, this.lineNo);
     }
   }
+}
+
+function hasSuffix(name: string, suffixes: readonly string[]): boolean {
+  for (const s of suffixes) if (name.endsWith(s)) return true;
+  return false;
+}
+
+function isNameChar(c: number): boolean {
+  return c < 128 && (CLASS[c]! & NAME_CHAR) !== 0;
 }
 
 /** A character for an error message. */
