@@ -138,7 +138,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   factoryRoutes(app, options.state, options.store);
   topologyRoutes(app, options.state);
   tenancyRoutes(app, options.store);
-  telemetryRoutes(app, options.state, options.telemetry);
+  telemetryRoutes(app, options.state, options.telemetry, options.store);
   await app.ready();
   return app;
 }

@@ -12,6 +12,7 @@ import {
   strandedPower,
   type TokenSource,
 } from "@flightdeck/kpi";
+import type { KpiRollup, Store } from "@flightdeck/store";
 import {
   type Collector,
   createCollector,
@@ -29,6 +30,10 @@ import {
 } from "@flightdeck/telemetry";
 import type { CurrentFactory, FactoryState } from "./state.ts";
 
+/** Groupings rolled up every minute. */
+export const ROLLUP_GROUPINGS = ["rack", "org", "job"] as const;
+const MINUTE_MS = 60_000;
+
 export interface TelemetryOptions {
   /** Read the endpoints (default true); false keeps the store and routes without reading anything. */
   collect?: boolean;
@@ -36,6 +41,8 @@ export interface TelemetryOptions {
   manual?: boolean;
   /** Also send every sample read to this Prometheus remote-write endpoint (e.g. `http://prometheus:9090/api/v1/write`). */
   remoteWriteUrl?: string;
+  /** Where one-minute KPI rollups go (none without). */
+  store?: Store;
   /** How much the live window holds (default one hour). */
   retentionMs?: number;
   /** Called with target errors and receiver problems, for the log. */
@@ -54,6 +61,9 @@ export class Telemetry {
   private readonly listeners = new Set<() => void>();
   private readonly remote: RemoteWriter | undefined;
   private stopped = false;
+  private rollupTimer: NodeJS.Timeout | undefined;
+  /** The next minute to roll up (its start, ms). */
+  private nextRollupMs: number;
   /** Sim-free clock of the first read, so KPIs over "everything" start where the data starts. */
   readonly startedAtMs = Date.now();
 
@@ -63,6 +73,50 @@ export class Telemetry {
   ) {
     this.store = createSeriesStore({ retentionMs: options.retentionMs ?? 3_600_000 });
     this.remote = options.remoteWriteUrl ? createRemoteWriter({ url: options.remoteWriteUrl }) : undefined;
+    // From the minute the telemetry started in: its first rollup covers what part of it was seen.
+    this.nextRollupMs = Math.floor(this.startedAtMs / MINUTE_MS) * MINUTE_MS;
+  }
+
+  /**
+   * Writes the KPIs of every complete minute not yet written (by rack, org and job) to the store.
+   * Runs each minute on its own; tests call it with a time of their choosing.
+   */
+  async rollUp(nowMs = Date.now()): Promise<number> {
+    const store = this.options.store;
+    const graph = this.factory?.build.graph;
+    if (!store || !graph) return 0;
+    const rows: KpiRollup[] = [];
+    const orgOfJob = new Map(this.sources().map((s) => [s.job, s.org ?? null]));
+    while (this.nextRollupMs + MINUTE_MS <= nowMs) {
+      const start = this.nextRollupMs;
+      for (const by of ROLLUP_GROUPINGS)
+        for (const r of this.kpis(by, start, start + MINUTE_MS)) {
+          if (r.gpuSeconds === 0 && r.energyJoules === 0 && r.tokens === 0) continue;
+          const org =
+            by === "org"
+              ? r.key
+              : by === "rack"
+                ? (graph.get(`rack:${r.key}`)?.org ?? null)
+                : (orgOfJob.get(r.key) ?? null);
+          rows.push({
+            minuteMs: start,
+            grouping: by,
+            key: r.key,
+            org,
+            gpus: r.gpus,
+            promptTokens: r.promptTokens,
+            generatedTokens: r.generatedTokens,
+            trainingTokens: r.trainingTokens,
+            energyJoules: r.energyJoules,
+            gpuSeconds: r.gpuSeconds,
+            usableGpuSeconds: r.usableGpuSeconds,
+            pduEnergyJoules: r.pduEnergyJoules ?? null,
+          });
+        }
+      this.nextRollupMs += MINUTE_MS;
+    }
+    await store.putKpiRollups(rows);
+    return rows.length;
   }
 
   /** The remote-write client's counters (undefined without remote-write). */
@@ -103,10 +157,17 @@ export class Telemetry {
       void this.use(factory);
     });
     if (this.state.factory) await this.use(this.state.factory);
+    if (this.options.store && !this.options.manual) {
+      this.rollupTimer = setInterval(() => {
+        this.rollUp().catch((err: Error) => this.options.log?.(`rollups: ${err.message}`));
+      }, MINUTE_MS / 4);
+      this.rollupTimer.unref?.();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.rollupTimer);
     this.collector?.stop();
     this.collector = undefined;
     this.receiver?.abort.abort();

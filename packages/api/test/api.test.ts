@@ -398,6 +398,43 @@ const WALK: Record<string, Walk> = {
     // globex's GPU energy is counted; acme's never shows in any group.
     assert.ok(orgs.json.rows[0].energyJoules > 0, racks.text);
   },
+  "GET /v1/kpi/history": async (ctx, who) => {
+    const minute = 1_700_000_040_000;
+    const row = (key: string, org: string) => ({
+      minuteMs: minute,
+      grouping: "rack",
+      key,
+      org,
+      gpus: 32,
+      promptTokens: 1,
+      generatedTokens: 2,
+      trainingTokens: 3,
+      energyJoules: 4,
+      gpuSeconds: 5,
+      usableGpuSeconds: 5,
+      pduEnergyJoules: null,
+    });
+    await ctx.store.putKpiRollups([row("r01", "acme"), row("r03", "globex")]);
+    const res = await http(
+      ctx.app,
+      ctx.tokens[who],
+      "GET",
+      `/v1/kpi/history?by=rack&startMs=${minute}&endMs=${minute + 60_000}`,
+    );
+    assert.equal(res.status, 200, res.text);
+    assertNoAcme(res.text, "kpi history");
+    assert.deepEqual(
+      res.json.rows.map((r: { key: string }) => r.key),
+      ["r03"],
+    );
+    const asked = await http(
+      ctx.app,
+      ctx.tokens[who],
+      "GET",
+      `/v1/kpi/history?by=rack&key=r01&startMs=${minute}`,
+    );
+    assert.deepEqual(asked.json.rows, []);
+  },
   "GET /v1/kpi/stranded": async (ctx, who) => {
     const res = await http(ctx.app, ctx.tokens[who], "GET", "/v1/kpi/stranded");
     assert.equal(res.status, 200, res.text);

@@ -47,6 +47,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // Target errors repeat every interval; the log gets each target's first error and its recovery.
   const reported = new Set<string>();
   const telemetry = new Telemetry(state, {
+    store,
     collect: opts.collect !== false,
     ...(opts.remoteWrite ? { remoteWriteUrl: opts.remoteWrite } : {}),
     log: (message) => {

@@ -113,7 +113,7 @@ before(async () => {
     .replace("udpPort: 5514", "udpPort: 25514");
   const applied = await state.apply(source, "lab.yaml", "test");
   assert.ok(applied.ok);
-  telemetry = new Telemetry(state, { manual: true, remoteWriteUrl: `${promUrl}/api/v1/write` });
+  telemetry = new Telemetry(state, { manual: true, store, remoteWriteUrl: `${promUrl}/api/v1/write` });
   await telemetry.start();
   app = await createServer({ store, state, telemetry });
   const admin = await store.createUser({ name: "root", org: null, role: "provider-admin", actor: "test" });
@@ -212,6 +212,20 @@ describe("telemetry from the twin", () => {
     assert.equal(events.length, 1);
     assert.equal(events[0]!.xid, 79);
     assert.equal(events[0]!.gpuId, "gpu:r02-dgx3/5");
+  });
+
+  it("keeps one-minute rollups that add up to the KPIs of the same minutes", async () => {
+    const written = await telemetry.rollUp(Date.now() + 60_000);
+    assert.ok(written > 0, `wrote ${written}`);
+    const { json } = await get<{
+      rows: { minuteMs: number; key: string; energyJoules: number; trainingTokens: number }[];
+    }>("/v1/kpi/history?by=rack&key=r02&startMs=0");
+    assert.ok(json.rows.length >= 1, JSON.stringify(json).slice(0, 300));
+    const first = json.rows[0]!.minuteMs;
+    const end = json.rows.at(-1)!.minuteMs + 60_000;
+    const live = telemetry.kpis("rack", first, end).find((r) => r.key === "r02")!;
+    const sum = json.rows.reduce((a, r) => a + r.energyJoules, 0);
+    assert.ok(Math.abs(sum / live.energyJoules - 1) < 1e-9, `${sum} vs ${live.energyJoules}`);
   });
 
   it("writes what it reads on to a real Prometheus by remote-write", async () => {

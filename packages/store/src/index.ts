@@ -9,6 +9,7 @@ export type {
   AppendRevisionInput,
   AuditInput,
   AuditRecord,
+  KpiRollup,
   OrgRecord,
   RevisionRecord,
   RevisionSummary,

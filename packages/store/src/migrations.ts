@@ -116,11 +116,40 @@ function initial(dialect: Dialect): Migration {
   };
 }
 
+/** One-minute KPI rollups per group, written by the telemetry, read for history beyond the live window. */
+function kpiRollups(dialect: Dialect): Migration {
+  const big = dialect === "postgres" ? "bigint" : "integer";
+  return {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable("kpi_rollups")
+        .addColumn("minute_ms", big, (c) => c.notNull())
+        .addColumn("grouping", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("org", "text")
+        .addColumn("gpus", "integer", (c) => c.notNull())
+        .addColumn("prompt_tokens", "double precision", (c) => c.notNull())
+        .addColumn("generated_tokens", "double precision", (c) => c.notNull())
+        .addColumn("training_tokens", "double precision", (c) => c.notNull())
+        .addColumn("energy_joules", "double precision", (c) => c.notNull())
+        .addColumn("gpu_seconds", "double precision", (c) => c.notNull())
+        .addColumn("usable_gpu_seconds", "double precision", (c) => c.notNull())
+        .addColumn("pdu_energy_joules", "double precision")
+        .addPrimaryKeyConstraint("kpi_rollups_pk", ["grouping", "key", "minute_ms"])
+        .execute();
+      await db.schema.createIndex("kpi_rollups_minute").on("kpi_rollups").columns(["minute_ms"]).execute();
+    },
+    async down(db: AnyDb) {
+      await db.schema.dropTable("kpi_rollups").execute();
+    },
+  };
+}
+
 /** The schema's history, in order; never edit a migration once released, add a new one. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { "0001_initial": initial(dialect) };
+      return { "0001_initial": initial(dialect), "0002_kpi_rollups": kpiRollups(dialect) };
     },
   };
 }

@@ -55,8 +55,27 @@ export interface AuditLogTable {
   detail: JsonText;
 }
 
+/** One minute of one KPI group (a rack, org or job): what the live window held, kept for longer. */
+export interface KpiRollupsTable {
+  /** Start of the minute, ms since the epoch. */
+  minute_ms: number;
+  grouping: string;
+  key: string;
+  /** The org the group belongs to (null for shared or mixed groups). */
+  org: string | null;
+  gpus: number;
+  prompt_tokens: number;
+  generated_tokens: number;
+  training_tokens: number;
+  energy_joules: number;
+  gpu_seconds: number;
+  usable_gpu_seconds: number;
+  pdu_energy_joules: number | null;
+}
+
 /** The tables as Kysely sees them (snake_case, as stored). */
 export interface Database {
+  kpi_rollups: KpiRollupsTable;
   revisions: RevisionsTable;
   orgs: OrgsTable;
   users: UsersTable;

@@ -4,6 +4,7 @@ import { connect } from "./connect.ts";
 import { migrateToLatest } from "./migrations.ts";
 import * as orgs from "./orgs.ts";
 import * as revisions from "./revisions.ts";
+import * as rollups from "./rollups.ts";
 import type { Database, Dialect } from "./schema.ts";
 import * as tokens from "./tokens.ts";
 import type { Store, StoreOptions } from "./types.ts";
@@ -44,6 +45,9 @@ export class SqlStore implements Store {
 
   appendAudit: Store["appendAudit"] = (entry) => audit.insertAudit(this.db, entry);
   listAudit: Store["listAudit"] = (opts) => audit.listAudit(this.db, opts);
+
+  putKpiRollups: Store["putKpiRollups"] = (rows) => rollups.putKpiRollups(this.db, rows);
+  listKpiRollups: Store["listKpiRollups"] = (opts) => rollups.listKpiRollups(this.db, opts);
 }
 
 /** Opens (and migrates to the latest schema) the database the options name. */

@@ -130,4 +130,32 @@ export interface Store {
   appendAudit(entry: AuditInput): Promise<AuditRecord>;
   /** Newest first; `limit` defaults to 100; `beforeId` pages to older entries; `org` keeps that org's entries. */
   listAudit(opts?: { org?: string; limit?: number; beforeId?: number }): Promise<AuditRecord[]>;
+
+  /** Stores one-minute KPI rollups; a row for a (grouping, key, minute) already stored is replaced. */
+  putKpiRollups(rows: readonly KpiRollup[]): Promise<void>;
+  /** Rollups of one grouping in [startMs, endMs), oldest first; only `orgs` when given. */
+  listKpiRollups(opts: {
+    grouping: string;
+    key?: string;
+    startMs: number;
+    endMs: number;
+    orgs?: readonly string[];
+    limit?: number;
+  }): Promise<KpiRollup[]>;
+}
+
+/** One minute of one KPI group. */
+export interface KpiRollup {
+  minuteMs: number;
+  grouping: string;
+  key: string;
+  org: string | null;
+  gpus: number;
+  promptTokens: number;
+  generatedTokens: number;
+  trainingTokens: number;
+  energyJoules: number;
+  gpuSeconds: number;
+  usableGpuSeconds: number;
+  pduEnergyJoules: number | null;
 }

@@ -6,6 +6,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { KPI_GROUPINGS, type KpiGrouping, type KpiRow } from "@flightdeck/kpi";
 import type { FactoryGraph } from "@flightdeck/model";
+import type { Store } from "@flightdeck/store";
 import { canSeeOrg, isProviderAdmin, type Principal, scopeTopology } from "@flightdeck/tenancy";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
@@ -13,7 +14,7 @@ import { principalOf } from "../auth.ts";
 import { ApiError } from "../problems.ts";
 import { authErrors, Strict } from "../schemas.ts";
 import type { FactoryState } from "../state.ts";
-import type { Telemetry } from "../telemetry.ts";
+import { ROLLUP_GROUPINGS, type Telemetry } from "../telemetry.ts";
 
 const tags = ["telemetry"];
 const ByEnum = Type.Union(KPI_GROUPINGS.map((g) => Type.Literal(g)));
@@ -82,6 +83,7 @@ export function telemetryRoutes(
   app: FastifyInstance,
   state: FactoryState,
   telemetry: Telemetry | undefined,
+  store?: Store,
 ): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const need = (): Telemetry => {
@@ -121,6 +123,46 @@ export function telemetryRoutes(
       },
     },
     async (request) => kpisFor(request, request.query.by ?? "rack", request.query),
+  );
+
+  r.get(
+    "/v1/kpi/history",
+    {
+      schema: {
+        tags,
+        summary: "One-minute KPI rollups of racks, orgs or jobs, kept beyond the live window",
+        querystring: Type.Object(
+          {
+            by: Type.Union(ROLLUP_GROUPINGS.map((g) => Type.Literal(g))),
+            key: Type.Optional(Type.String({ minLength: 1 })),
+            startMs: Type.Integer({ minimum: 0 }),
+            endMs: Type.Optional(Type.Integer({ minimum: 0 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+          },
+          Strict,
+        ),
+        response: {
+          200: Type.Object({ rows: Type.Array(Type.Record(Type.String(), Type.Unknown())) }),
+          ...authErrors,
+          503: Type.Ref("Problem"),
+        },
+      },
+    },
+    async (request) => {
+      need();
+      if (!store) throw new ApiError(503, "telemetry-unavailable", "no store for rollups");
+      const principal = principalOf(request);
+      const { by, key, startMs, endMs = Date.now(), limit } = request.query;
+      const rows = await store.listKpiRollups({
+        grouping: by,
+        startMs,
+        endMs,
+        ...(key !== undefined ? { key } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        ...(isProviderAdmin(principal) ? {} : { orgs: principal.org ? [principal.org] : [] }),
+      });
+      return { rows };
+    },
   );
 
   r.get(
