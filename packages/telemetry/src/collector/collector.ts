@@ -99,6 +99,12 @@ const DCGM_IDENTITY = new Set([
   "pod",
 ]);
 
+interface PositionCache {
+  names: string[];
+  labels: string[][];
+  refs: SeriesRef[];
+}
+
 interface TargetRuntime {
   target: Target;
   status: TargetStatus;
@@ -107,6 +113,13 @@ interface TargetRuntime {
   lastRefs: Set<SeriesRef>;
   /** Series of each sample seen before, by its name and labels. */
   refCache: Map<string, SeriesRef>;
+  /**
+   * The series of the sample at each position of the last page: pages list the same samples in
+   * the same order scrape after scrape, so a sample is usually recognised by comparing its name
+   * and label values with what stood at its position (the scanner hands back the same strings)
+   * without building a key.
+   */
+  positions: PositionCache;
   /** One scanner per format the target has answered in (a scanner keeps names interned across scrapes). */
   scanners: Partial<Record<ExpositionFormat, ExpositionScanner>>;
   redfish?: { client: RedfishClient; poller: ReturnType<typeof createRedfishPoller> };
@@ -145,6 +158,7 @@ export function createCollector(options: CollectorOptions): Collector {
       group: store.group(target.id),
       lastRefs: new Set(),
       refCache: new Map(),
+      positions: { names: [], labels: [], refs: [] },
       scanners: {},
       meta: {
         up: store.getOrCreate({ __name__: "up", entity }),
@@ -228,11 +242,29 @@ export function createCollector(options: CollectorOptions): Collector {
     const refs: SeriesRef[] = [];
     const values: number[] = [];
     const mapper = sampleMapper(t, store, rt.refCache, gpuByBus);
+    const pos = rt.positions;
+    let i = 0;
     try {
       scanner.scan(page.text, {
         sample(rec) {
-          const ref = mapper(rec.name, rec.labels, rec.labelCount);
-          if (ref === undefined) return;
+          const at = i++;
+          let ref: SeriesRef | undefined;
+          const known = pos.labels[at];
+          if (known !== undefined && pos.names[at] === rec.name && known.length === rec.labelCount * 2) {
+            ref = pos.refs[at];
+            for (let k = 0; k < known.length; k++)
+              if (known[k] !== rec.labels[k]) {
+                ref = undefined;
+                break;
+              }
+          }
+          if (ref === undefined) {
+            ref = mapper(rec.name, rec.labels, rec.labelCount);
+            if (ref === undefined) return;
+            pos.names[at] = rec.name;
+            pos.labels[at] = rec.labels.slice(0, rec.labelCount * 2);
+            pos.refs[at] = ref;
+          }
           refs.push(ref);
           values.push(rec.value);
         },
