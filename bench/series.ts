@@ -19,11 +19,7 @@ import {
   pciBusId,
   tick,
 } from "@flightdeck/sim";
-import {
-  createSeriesStore,
-  type SeriesRef,
-  type SeriesStore,
-} from "@flightdeck/telemetry";
+import { createSeriesStore, type SeriesRef, type SeriesStore } from "@flightdeck/telemetry";
 import { median, type Row, rng } from "./lib.ts";
 
 const LAB = join(import.meta.dirname, "../examples/factories/lab.yaml");

@@ -30,7 +30,7 @@ export class LabelIndex {
   private restBytes = 0;
   private nameOf = new Int32Array(256);
   private restOf = new Int32Array(256);
-  /** Open addressing, ref + 1 per slot (0: empty), at most half full. */
+  /** Open addressing, ref + 1 per slot (0: empty), at most 3/4 full. */
   private table = new Int32Array(1024);
   private readonly byNameSym = new Map<number, number[]>();
   private readonly postings = new Map<number, Map<number, number[]>>();
@@ -42,7 +42,7 @@ export class LabelIndex {
     const ref = this.size++;
     if (ref >= this.nameOf.length) {
       const grow = (a: Int32Array) => {
-        const b = new Int32Array(Math.ceil(a.length * 1.5));
+        const b = new Int32Array(Math.ceil(a.length * 1.125) + 64);
         b.set(a);
         return b;
       };
@@ -51,7 +51,7 @@ export class LabelIndex {
     }
     this.nameOf[ref] = nameSym;
     this.restOf[ref] = restId;
-    if (this.size * 2 > this.table.length) {
+    if (this.size * 4 > this.table.length * 3) {
       this.rehash();
       slot = this.slot(nameSym, restId);
     }
@@ -59,6 +59,11 @@ export class LabelIndex {
     push(this.byNameSym, nameSym, ref);
     this.restRefs[restId]!.push(ref);
     return ref;
+  }
+
+  /** The label set of `ref` less `__name__`, as a dense id: series of one entity share it. */
+  restIdOf(ref: number): number {
+    return this.restOf[ref]!;
   }
 
   get(labels: Labels): number | undefined {

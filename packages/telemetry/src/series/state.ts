@@ -1,11 +1,13 @@
 /**
  * Per-series columns (struct of arrays indexed by SeriesRef): what an append needs to encode the next
  * sample of a series without touching its chunk bytes, and what an instant query at "now" answers
- * from. About 40 bytes a series; growth is by 1.25× so capacity slack stays bounded.
+ * from. About 40 bytes a series; growth is by 1.125× so capacity slack stays small.
  */
 
 /** "No value" in the Uint32 columns. */
 export const NONE = 0xffffffff;
+/** tzMin before any non-zero value of the chunk. */
+export const TZ_UNSET = 0xff;
 
 export class SeriesState {
   capacity = 0;
@@ -23,7 +25,7 @@ export class SeriesState {
   headCap = new Uint16Array(0);
   /** Bits written to the open chunk. */
   headBits = new Uint16Array(0);
-  /** Bits 0-3: decimal exponent; bit 4: XOR (Gorilla) mode; bit 5: delta-of-delta order. */
+  /** Bits 0-4: decimal exponent code; bit 5: XOR (Gorilla) mode; bit 6: delta-of-delta order; bit 7: linked to a reference series. */
   mode = new Uint8Array(0);
   /** Fewest trailing decimal zeros of the scaled integers in this chunk (lets the exponent shrink). */
   tzMin = new Uint8Array(0);
@@ -39,7 +41,7 @@ export class SeriesState {
 
   ensure(n: number): void {
     if (n <= this.capacity) return;
-    const cap = Math.max(n, Math.ceil(this.capacity * 1.25), 256);
+    const cap = Math.max(n, Math.ceil(this.capacity * 1.125), 256);
     const grow = <T extends Int32Array | Uint32Array | Float64Array | Uint16Array | Uint8Array | Int16Array>(
       a: T,
       fill?: number,
@@ -57,7 +59,7 @@ export class SeriesState {
     this.headCap = grow(this.headCap);
     this.headBits = grow(this.headBits);
     this.mode = grow(this.mode);
-    this.tzMin = grow(this.tzMin, 15);
+    this.tzMin = grow(this.tzMin, TZ_UNSET);
     this.kState = grow(this.kState);
     this.pending = grow(this.pending);
     this.xorLead = grow(this.xorLead);

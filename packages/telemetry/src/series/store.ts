@@ -8,9 +8,19 @@
  * - retention drops whole sealed chunks, never rewriting one.
  */
 import { BitReader, BitWriter, copyBits } from "./bits.ts";
-import { ChunkDecoder, ChunkEncoder, decodeTimestamps, encodeTimestamps, type HeadArena } from "./codec.ts";
+import {
+  ChunkDecoder,
+  ChunkEncoder,
+  type ChunkRef,
+  decodeTimestamps,
+  encodeTimestamps,
+  type HeadArena,
+  MODE_REF,
+  readChunkRef,
+} from "./codec.ts";
 import { LabelIndex, type Labels, type Matcher, parseSelector } from "./labels.ts";
 import { extrapolatedIncrease } from "./promql.ts";
+import { recodeWithReferences } from "./refs.ts";
 import { NONE, SeriesState } from "./state.ts";
 import type {
   GroupRef,
@@ -90,6 +100,11 @@ class Store implements SeriesStore {
   // Output of collect(), grown on demand.
   private outTs = new Float64Array(1024);
   private outVal = new Float64Array(1024);
+  // A referencing chunk's reference, decoded first.
+  private readonly xRel = new Int32Array(SCRATCH);
+  private readonly xVal = new Float64Array(SCRATCH);
+  private readonly chunkRef: ChunkRef = { x: -1, beta: 0 };
+  private later = new Int32Array(256);
 
   constructor(options: SeriesStoreOptions) {
     this.retentionMs = options.retentionMs ?? 3_600_000;
@@ -147,8 +162,18 @@ class Store implements SeriesStore {
       this.rejects[reason] += refs.length;
       return 0;
     }
+    // Series predicted from another series of the group go second, so their reference's sample is there.
     let stored = 0;
-    for (let i = 0; i < refs.length; i++) if (this.put(g!, gid, refs[i]!, ts, values[i]!)) stored++;
+    let deferred = 0;
+    if (this.later.length < refs.length) this.later = new Int32Array(refs.length);
+    for (let i = 0; i < refs.length; i++) {
+      if (this.referencing(g!, gid, refs[i]!)) this.later[deferred++] = i;
+      else if (this.put(g!, gid, refs[i]!, ts, values[i]!)) stored++;
+    }
+    for (let k = 0; k < deferred; k++) {
+      const i = this.later[k]!;
+      if (this.put(g!, gid, refs[i]!, ts, values[i]!)) stored++;
+    }
     if (g!.arena.garbage * 4 > g!.arena.used) this.compactArena(g!);
     this.maybeSweep();
     return stored;
@@ -354,20 +379,61 @@ class Store implements SeriesStore {
       const marks = this.stale.get(ref);
       if (marks && marks[marks.length - 1]! >= ts) return this.reject("out-of-order");
     }
-    if (s.headOff[ref] === NONE) g.members.push(ref);
-    if (this.encoder.append(ref, g.arena, g.headStart, idx, value)) g.mustCut = true;
+    let open: ChunkRef | undefined;
+    if (s.headOff[ref] === NONE) {
+      g.members.push(ref);
+      open = this.lastChunkRef(g, ref);
+    }
+    if (this.encoder.append(ref, g.arena, g.headStart, idx, value, undefined, open)) g.mustCut = true;
     g.headSamples++;
     return true;
   }
 
-  /** Packs a group's open chunks into one sealed chunk. */
+  /** True when `ref`'s open chunk is (or its next one will be) predicted from another series of `g`. */
+  private referencing(g: Group, gid: number, ref: number): boolean {
+    if (!Number.isInteger(ref) || ref < 0 || ref >= this.index.size) return false;
+    if (this.s.headOff[ref] !== NONE) return (this.s.mode[ref]! & MODE_REF) !== 0;
+    return this.s.group[ref] === gid && this.lastChunkRef(g, ref) !== undefined;
+  }
+
+  /** The reference `ref` used in its group's newest sealed chunk: where its next chunk starts. */
+  private lastChunkRef(g: Group, ref: number): ChunkRef | undefined {
+    const c = g.sealed[g.sealed.length - 1];
+    if (!c || c.startIdx + c.count !== g.headStart) return undefined;
+    const i = search(c.refs, ref);
+    if (i < 0) return undefined;
+    const out = readChunkRef(c.data, c.offsets[i]!, ref, this.chunkRef);
+    return out.x >= 0 ? out : undefined;
+  }
+
+  /** Packs a group's open chunks into one sealed chunk, re-encoding noisy series against references. */
   private seal(g: Group): void {
     const n = g.headCount;
     if (n === 0) return;
     const s = this.s;
     const members = g.members.sort((a, b) => a - b);
+    const offs = new Uint32Array(members.length);
+    const bits = new Uint32Array(members.length);
+    members.forEach((ref, i) => {
+      offs[i] = s.headOff[ref]!;
+      bits[i] = s.headBits[ref]!;
+    });
+    const recoded = recodeWithReferences({
+      s,
+      encoder: this.encoder,
+      decoder: this.decoder,
+      arena: g.arena,
+      chunkStart: g.headStart,
+      count: n,
+      members,
+      offs,
+      bits,
+      entityOf: (ref) => this.index.restIdOf(ref),
+    });
     let totalBits = 0;
-    for (const ref of members) totalBits += s.headBits[ref]!;
+    members.forEach((_, i) => {
+      totalBits += recoded.get(i)?.bits ?? bits[i]!;
+    });
     const w = new BitWriter(0);
     w.buf = new Uint32Array((totalBits + 31) >>> 5);
     const r = new BitReader();
@@ -375,11 +441,13 @@ class Store implements SeriesStore {
     let nextArena = 16;
     members.forEach((ref, i) => {
       offsets[i] = w.pos;
-      const bits = s.headBits[ref]!;
-      r.reset(g.arena.words, s.headOff[ref]! * 32);
-      copyBits(r, w, bits);
+      const stream = recoded.get(i);
+      const len = stream ? stream.bits : bits[i]!;
+      if (stream) r.reset(stream.words, 0);
+      else r.reset(g.arena.words, offs[i]! * 32);
+      copyBits(r, w, len);
       // The next chunk of this series likely needs about as many words as this one.
-      const cap = Math.min(0xffff, Math.ceil(((bits + 31) >>> 5) * 1.1) + 1);
+      const cap = Math.min(0xffff, Math.ceil(((len + 31) >>> 5) * 1.1) + 1);
       s.headCap[ref] = cap;
       s.headOff[ref] = NONE;
       s.headBits[ref] = 0;
@@ -511,19 +579,44 @@ class Store implements SeriesStore {
 
   /** Decodes `ref`'s samples in chunk `ci` into rel/val, pointing chunkTs at the chunk's timestamps. */
   private decodeChunk(g: Group, ci: number, ref: number): number {
-    if (ci >= g.sealed.length) {
-      const off = this.s.headOff[ref]!;
-      if (off === NONE) return 0;
-      this.chunkTs = g.headTs;
-      return this.decoder.decode(g.arena.words, off * 32, this.s.headBits[ref]!, this.rel, this.val);
-    }
-    const c = g.sealed[ci]!;
-    const i = search(c.refs, ref);
-    if (i < 0) return 0;
-    this.loadTs(c);
-    const start = c.offsets[i]!;
-    return this.decoder.decode(c.data, start, c.offsets[i + 1]! - start, this.rel, this.val);
+    const head = ci >= g.sealed.length;
+    const c = head ? undefined : g.sealed[ci]!;
+    const at = this.locate(c, ref);
+    if (at < 0) return 0;
+    if (c) this.loadTs(c);
+    else this.chunkTs = g.headTs;
+    const words = c ? c.data : g.arena.words;
+    const x = readChunkRef(words, at, ref, this.chunkRef).x;
+    if (x < 0) return this.decoder.decode(words, at, this.bitLen, this.rel, this.val);
+    const len = this.bitLen;
+    const xAt = this.locate(c, x);
+    if (xAt < 0) throw new Error(`series ${ref} references ${x}, which has no chunk there`);
+    const xn = this.decoder.decode(words, xAt, this.bitLen, this.xRel, this.xVal);
+    return this.decoder.decode(
+      words,
+      at,
+      len,
+      this.rel,
+      this.val,
+      this.xRel.subarray(0, xn),
+      this.xVal.subarray(0, xn),
+    );
   }
+
+  /** Bit offset of `ref`'s stream in sealed chunk `c` (the open chunk when undefined), -1 if none; its length in bitLen. */
+  private locate(c: SealedChunk | undefined, ref: number): number {
+    if (!c) {
+      const off = this.s.headOff[ref]!;
+      if (off === NONE) return -1;
+      this.bitLen = this.s.headBits[ref]!;
+      return off * 32;
+    }
+    const i = search(c.refs, ref);
+    if (i < 0) return -1;
+    this.bitLen = c.offsets[i + 1]! - c.offsets[i]!;
+    return c.offsets[i]!;
+  }
+  private bitLen = 0;
 
   /**
    * Samples of `ref` into outTs/outVal: those in [start, end] (`inclusive`) or (start, end], and
