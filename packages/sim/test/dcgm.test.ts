@@ -99,11 +99,14 @@ describe("dcgm-exporter page", () => {
     );
   });
 
-  it("carries the state's values: power with six decimals, energy in mJ, utilization in %", () => {
+  it("carries the state's values: power in whole mW with six decimals, energy in mJ, utilization in %", () => {
     const start = state.topo.nodeGpuStart[node]!;
     const value = (name: string, i: number) => families.get(name)!.samples[i]!.value;
     for (let i = 0; i < 8; i++) {
-      assert.ok(Math.abs(value("DCGM_FI_DEV_POWER_USAGE", i) - state.gpu.powerWatts[start + i]!) < 1e-6);
+      // NVML's resolution is 1 mW: within half a milliwatt of the state, on a whole milliwatt.
+      const watts = value("DCGM_FI_DEV_POWER_USAGE", i);
+      assert.ok(Math.abs(watts - state.gpu.powerWatts[start + i]!) <= 0.0005 + 1e-9);
+      assert.equal(Math.round(watts * 1000) / 1000, watts);
       assert.ok(
         Math.abs(
           value("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", i) - state.gpu.energyMillijoules[start + i]!,
@@ -111,7 +114,7 @@ describe("dcgm-exporter page", () => {
       );
       assert.equal(value("DCGM_FI_DEV_GPU_UTIL", i), Math.round(state.gpu.utilization[start + i]! * 100));
     }
-    assert.match(page, /^DCGM_FI_DEV_POWER_USAGE\{[^}]*\} \d+\.\d{6}$/m);
+    assert.match(page, /^DCGM_FI_DEV_POWER_USAGE\{[^}]*\} \d+\.\d{3}000$/m);
     assert.match(page, /^DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION\{[^}]*\} \d+$/m);
   });
 

@@ -68,7 +68,16 @@ export const DCGM_FIELDS: readonly DcgmField[] = [
   ),
   field("DCGM_FI_DEV_MEMORY_TEMP", "gauge", "Memory temperature (in C).", true, (s, g) => s.gpu.memTempC[g]!),
   field("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C).", true, (s, g) => s.gpu.gpuTempC[g]!),
-  field("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W).", true, (s, g) => s.gpu.powerWatts[g]!, true),
+  // NVML reports power in milliwatts, so dcgm-exporter's six decimals end in 000 (`409.692000` in
+  // fixtures/dcgm/nvidia-cloud-native-docs-dcgm-exporter-A100-MIG-excerpt.prom): whole mW.
+  field(
+    "DCGM_FI_DEV_POWER_USAGE",
+    "gauge",
+    "Power draw (in W).",
+    true,
+    (s, g) => Math.round(s.gpu.powerWatts[g]! * 1000) / 1000,
+    true,
+  ),
   field(
     "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
     "counter",
