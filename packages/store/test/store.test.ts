@@ -63,11 +63,75 @@ for (const target of databases) {
           .execute();
         assert.deepEqual(
           rows.map((r) => r.name),
-          ["0001_initial"],
+          ["0001_initial", "0002_kpi_rollups"],
         );
       } finally {
         await again.close();
       }
+    });
+
+    describe("KPI rollups", () => {
+      const row = (minuteMs: number, key: string, org: string | null, energyJoules: number) => ({
+        minuteMs,
+        grouping: "rack",
+        key,
+        org,
+        gpus: 32,
+        promptTokens: 1.5,
+        generatedTokens: 2,
+        trainingTokens: 3e12,
+        energyJoules,
+        gpuSeconds: 1920,
+        usableGpuSeconds: 1900.5,
+        pduEnergyJoules: null,
+      });
+      const T = 1_700_000_040_000;
+
+      it("stores minutes, replaces a minute written again, and lists a window in order", async () => {
+        await store.putKpiRollups([
+          row(T, "r01", "acme", 10),
+          row(T + 60_000, "r01", "acme", 11),
+          row(T, "r03", "globex", 7),
+        ]);
+        await store.putKpiRollups([row(T, "r01", "acme", 12)]);
+        const all = await store.listKpiRollups({ grouping: "rack", startMs: T, endMs: T + 120_000 });
+        assert.deepEqual(
+          all.map((r) => [r.minuteMs, r.key, r.energyJoules]),
+          [
+            [T, "r01", 12],
+            [T, "r03", 7],
+            [T + 60_000, "r01", 11],
+          ],
+        );
+        assert.deepEqual(all[0], row(T, "r01", "acme", 12));
+      });
+
+      it("filters by key, org and window", async () => {
+        const globex = await store.listKpiRollups({
+          grouping: "rack",
+          startMs: 0,
+          endMs: T + 120_000,
+          orgs: ["globex"],
+        });
+        assert.deepEqual(
+          globex.map((r) => r.key),
+          ["r03"],
+        );
+        assert.deepEqual(
+          await store.listKpiRollups({ grouping: "rack", startMs: 0, endMs: T + 120_000, orgs: [] }),
+          [],
+        );
+        const later = await store.listKpiRollups({
+          grouping: "rack",
+          key: "r01",
+          startMs: T + 1,
+          endMs: T + 120_000,
+        });
+        assert.deepEqual(
+          later.map((r) => r.minuteMs),
+          [T + 60_000],
+        );
+      });
     });
 
     describe("revisions", () => {
