@@ -48,6 +48,48 @@ describe("series index", () => {
     for (const [selector, want] of cases) assert.deepEqual(store.select(selector), want, selector);
   });
 
+  it("answers as a naive scan over thousands of label sets sharing names, rest sets and values", () => {
+    const big = createSeriesStore();
+    const sets: Record<string, string>[] = [];
+    // Values shared across label names ("1" is a gpu, a slot and a rack), rest sets shared by many
+    // names, series with no label but __name__, and enough of each to grow every table.
+    for (let i = 0; i < 3000; i++) {
+      const labels: Record<string, string> = { __name__: `m${i % 37}` };
+      if (i % 11 !== 0) labels.gpu = String(i % 8);
+      if (i % 3 === 0) labels.slot = String((i >> 3) % 5);
+      if (i % 7 !== 0) labels.rack = String((i >> 5) % 90);
+      sets.push(labels);
+    }
+    const refs = sets.map((l) => big.getOrCreate(l));
+    const key = (l: Record<string, string>) => JSON.stringify(Object.entries(l).sort());
+    const first = new Map<string, number>();
+    sets.forEach((l, i) => {
+      if (!first.has(key(l))) first.set(key(l), first.size);
+      assert.equal(refs[i], first.get(key(l)));
+      assert.equal(big.get(l), refs[i]);
+      assert.deepEqual(big.labels(refs[i]!), l);
+    });
+    const naive = (test: (l: Record<string, string>) => boolean) =>
+      [...first.keys()]
+        .map((k, ref) => [Object.fromEntries(JSON.parse(k)), ref] as const)
+        .filter(([l]) => test(l))
+        .map(([, ref]) => ref);
+    assert.deepEqual(
+      big.byName("m5"),
+      naive((l) => l.__name__ === "m5"),
+    );
+    const cases: [string, (l: Record<string, string>) => boolean][] = [
+      ['{gpu="1"}', (l) => l.gpu === "1"],
+      ['{rack="1", gpu="1"}', (l) => l.rack === "1" && l.gpu === "1"],
+      ['m3{slot="1"}', (l) => l.__name__ === "m3" && l.slot === "1"],
+      ['m3{gpu=""}', (l) => l.__name__ === "m3" && l.gpu === undefined],
+      ['{slot="2", rack!~"1.*"}', (l) => l.slot === "2" && !/^1.*$/.test(l.rack ?? "")],
+      ['{rack="89"}', (l) => l.rack === "89"],
+    ];
+    for (const [selector, test] of cases) assert.deepEqual(big.select(selector), naive(test), selector);
+    assert.equal(big.get({ __name__: "m3", gpu: "9" }), undefined);
+  });
+
   it("parses selectors and names the place of an error", () => {
     assert.deepEqual(parseSelector('up{a="x\\"y", b=~"z.*",}'), [
       { name: "__name__", op: "=", value: "up" },

@@ -18,9 +18,10 @@ import {
   MODE_REF,
   readChunkRef,
 } from "./codec.ts";
-import { LabelIndex, type Labels, type Matcher, parseSelector } from "./labels.ts";
+import { LabelIndex } from "./labels.ts";
 import { extrapolatedIncrease } from "./promql.ts";
 import { recodeWithReferences } from "./refs.ts";
+import { type Labels, type Matcher, parseSelector } from "./selector.ts";
 import { NONE, SeriesState } from "./state.ts";
 import type {
   GroupRef,

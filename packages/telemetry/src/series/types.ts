@@ -5,7 +5,7 @@
  * (https://prometheus.io/docs/prometheus/latest/querying/basics/): series are label sets with
  * `__name__`, instant queries look back 5 minutes, staleness markers end a series at once.
  */
-import type { Labels, Matcher } from "./labels.ts";
+import type { Labels, Matcher } from "./selector.ts";
 
 /** A series handle: a small dense integer, stable for the store's lifetime. */
 export type SeriesRef = number;
