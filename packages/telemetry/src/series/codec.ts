@@ -245,7 +245,7 @@ export class ChunkEncoder {
     const word = s.headBits[ref]! >>> 5;
     let off = s.headOff[ref]!;
     if (word + need > s.headCap[ref]!) {
-      const cap = Math.min(0xffff, Math.max(word + need, Math.ceil(s.headCap[ref]! * 1.5) + 2));
+      const cap = Math.min(0xffff, Math.max(word + need, s.headCap[ref]! + (s.headCap[ref]! >>> 2) + 1));
       const moved = alloc(arena, cap);
       arena.words.copyWithin(moved, off, off + word);
       arena.garbage += s.headCap[ref]!;
@@ -431,7 +431,7 @@ export class ChunkEncoder {
 
 function alloc(arena: HeadArena, words: number): number {
   if (arena.used + words > arena.words.length) {
-    const next = new Uint32Array(Math.max(arena.used + words, Math.ceil(arena.words.length * 1.25) + 64));
+    const next = new Uint32Array(Math.max(arena.used + words, Math.ceil(arena.words.length * 1.125) + 16));
     next.set(arena.words.subarray(0, arena.used));
     arena.words = next;
   }

@@ -175,7 +175,7 @@ class Store implements SeriesStore {
       const i = this.later[k]!;
       if (this.put(g!, gid, refs[i]!, ts, values[i]!)) stored++;
     }
-    if (g!.arena.garbage * 4 > g!.arena.used) this.compactArena(g!);
+    if (g!.arena.garbage * 8 > g!.arena.used) this.compactArena(g!);
     this.maybeSweep();
     return stored;
   }
@@ -447,8 +447,9 @@ class Store implements SeriesStore {
       if (stream) r.reset(stream.words, 0);
       else r.reset(g.arena.words, offs[i]! * 32);
       copyBits(r, w, len);
-      // The next chunk of this series likely needs about as many words as this one.
-      const cap = Math.min(0xffff, Math.ceil(((len + 31) >>> 5) * 1.1) + 1);
+      // The next chunk of this series likely needs as many words as this one: reserve exactly
+      // that; a chunk that outgrows it moves (growing by 1/4), and compaction reclaims the gaps.
+      const cap = Math.min(0xffff, (len + 31) >>> 5);
       s.headCap[ref] = cap;
       s.headOff[ref] = NONE;
       s.headBits[ref] = 0;
@@ -480,13 +481,13 @@ class Store implements SeriesStore {
     this.trim(g, this.newestTs - this.retentionMs);
   }
 
-  /** Rewrites a group's head arena without the slots chunks moved out of, leaving ~1/8 headroom each. */
+  /** Rewrites a group's head arena without the slots chunks moved out of, leaving ~1/16 headroom each. */
   private compactArena(g: Group): void {
     const s = this.s;
     let total = 0;
     for (const ref of g.members) {
       const used = (s.headBits[ref]! + 31) >>> 5;
-      s.headCap[ref] = Math.min(0xffff, Math.max(s.headCap[ref]!, used) + (used >>> 3) + 1);
+      s.headCap[ref] = Math.min(0xffff, used + (used >>> 4));
       total += s.headCap[ref]!;
     }
     const words = new Uint32Array(total + 16);
