@@ -4,7 +4,8 @@
  *   chunks' as delta-of-delta bits — so a series stores no timestamps at all, only values;
  * - each series has at most one open chunk, a bit stream in its group's head arena (codec.ts);
  * - when the group cuts (every chunkSamples scrapes), its open chunks are packed bit-tight into one
- *   Uint32Array with a sorted ref list and bit offsets: ~4 bytes a series a chunk beyond its bits;
+ *   Uint32Array with a sorted ref list and each stream's 16-bit length (framing.ts): ~2.5 bytes a
+ *   series a chunk beyond its bits;
  * - retention drops whole sealed chunks, never rewriting one.
  */
 import { BitReader, BitWriter, copyBits } from "./bits.ts";
@@ -18,6 +19,7 @@ import {
   MODE_REF,
   readChunkRef,
 } from "./codec.ts";
+import { type Framing, frame, streamStart } from "./framing.ts";
 import { LabelIndex } from "./labels.ts";
 import { extrapolatedIncrease } from "./promql.ts";
 import { recodeWithReferences } from "./refs.ts";
@@ -44,8 +46,8 @@ interface SealedChunk {
   ts: Uint32Array;
   /** Member series, ascending; shared with the previous chunk when unchanged. */
   refs: Int32Array;
-  /** Bit offset of each member's stream in `data`, and the end. */
-  offsets: Uint32Array;
+  /** Where each member's stream lies in `data` (framing.ts). */
+  framing: Framing;
   data: Uint32Array;
 }
 
@@ -313,7 +315,7 @@ class Store implements SeriesStore {
       for (const c of g.sealed) {
         samples += c.samples;
         // Typed arrays: their bytes plus ~100 bytes of object and buffer headers each; the chunk object.
-        sealedBytes += c.ts.byteLength + c.offsets.byteLength + c.data.byteLength + 3 * 100 + 120;
+        sealedBytes += c.ts.byteLength + c.framing.byteLength + c.data.byteLength + 3 * 100 + 120;
         if (!seen.has(c.refs)) {
           seen.add(c.refs);
           sealedBytes += c.refs.byteLength + 100;
@@ -403,7 +405,7 @@ class Store implements SeriesStore {
     if (!c || c.startIdx + c.count !== g.headStart) return undefined;
     const i = search(c.refs, ref);
     if (i < 0) return undefined;
-    const out = readChunkRef(c.data, c.offsets[i]!, ref, this.chunkRef);
+    const out = readChunkRef(c.data, streamStart(c.framing, c.refs.length, i), ref, this.chunkRef);
     return out.x >= 0 ? out : undefined;
   }
 
@@ -438,15 +440,15 @@ class Store implements SeriesStore {
     const w = new BitWriter(0);
     w.buf = new Uint32Array((totalBits + 31) >>> 5);
     const r = new BitReader();
-    const offsets = new Uint32Array(members.length + 1);
+    const lens = new Uint32Array(members.length);
     let nextArena = 16;
     members.forEach((ref, i) => {
-      offsets[i] = w.pos;
       const stream = recoded.get(i);
       const len = stream ? stream.bits : bits[i]!;
       if (stream) r.reset(stream.words, 0);
       else r.reset(g.arena.words, offs[i]! * 32);
       copyBits(r, w, len);
+      lens[i] = len;
       // The next chunk of this series likely needs as many words as this one: reserve exactly
       // that; a chunk that outgrows it moves (growing by 1/4), and compaction reclaims the gaps.
       const cap = Math.min(0xffff, (len + 31) >>> 5);
@@ -455,7 +457,6 @@ class Store implements SeriesStore {
       s.headBits[ref] = 0;
       nextArena += cap;
     });
-    offsets[members.length] = w.pos;
     const prev = g.sealed[g.sealed.length - 1];
     const refs =
       prev && prev.refs.length === members.length && members.every((m, i) => prev.refs[i] === m)
@@ -469,7 +470,7 @@ class Store implements SeriesStore {
       samples: g.headSamples,
       ts: encodeTimestamps(g.headTs, n),
       refs,
-      offsets,
+      framing: frame(lens, members.length),
       data: w.buf,
     });
     g.headStart += n;
@@ -615,8 +616,8 @@ class Store implements SeriesStore {
     }
     const i = search(c.refs, ref);
     if (i < 0) return -1;
-    this.bitLen = c.offsets[i + 1]! - c.offsets[i]!;
-    return c.offsets[i]!;
+    this.bitLen = c.framing[i]!;
+    return streamStart(c.framing, c.refs.length, i);
   }
   private bitLen = 0;
 
