@@ -1,5 +1,5 @@
 /**
- * Live series store benchmarks: the twin's dcgm fields for every GPU of the lab (128 GPUs, 35
+ * Live series store benchmarks: the twin's dcgm fields for every GPU of the lab (128 GPUs, 38
  * fields: one series each), scraped every 10 s for an hour, appended one batch per node page as the
  * collector will, then queried. Values are rounded as dcgm-exporter prints them (six decimals for
  * doubles, integers otherwise), so the store sees what a scrape of the twin would give it.
