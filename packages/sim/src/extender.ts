@@ -89,9 +89,10 @@ export function extenderPlacer(state: FactoryState, config: ExtenderConfig): Pla
     if (typeof filtered !== "object" || filtered === null)
       throw new Error(`${filterUrl}: not an ExtenderFilterResult`);
     if (filtered.Error) return { reason: `extender: ${filtered.Error}` };
+    const allowed = new Set(candidates);
     const passed = (filtered.NodeNames ?? []).filter((name) => {
       const slot = slotOf.get(name);
-      return slot !== undefined && candidates.includes(slot);
+      return slot !== undefined && allowed.has(slot);
     });
     if (passed.length === 0) {
       const failed = { ...(filtered.FailedNodes ?? {}), ...(filtered.FailedAndUnresolvableNodes ?? {}) };
@@ -116,14 +117,16 @@ export function extenderPlacer(state: FactoryState, config: ExtenderConfig): Pla
       if (candidates.length < count)
         return { reason: `needs ${count} free node(s), ${candidates.length} fit` };
       const chosen: number[] = [];
+      const taken = new Set<number>();
       for (let i = 0; i < count; i++) {
-        const left = candidates.filter((n) => !chosen.includes(n));
+        const left = candidates.filter((n) => !taken.has(n));
         const n = left[0]!;
         const gpus = state.topo.nodeGpuStart[n + 1]! - state.topo.nodeGpuStart[n]!;
         const pod = podFor(state, job, count > 1 ? `${unit}-${i}` : unit, gpus);
         const answer = await placePod(pod, left);
         if ("reason" in answer) return answer;
         chosen.push(answer.node);
+        taken.add(answer.node);
       }
       return { nodes: chosen };
     },

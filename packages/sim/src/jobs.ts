@@ -67,7 +67,12 @@ export interface ReplicaCounters {
   generatedTokens: number;
   requestsFinished: number;
   requestsArrived: number;
+  /** Requests turned away because the replica's queue was full (the balancer's 503). */
+  requestsRejected: number;
 }
+
+/** Requests a replica holds waiting before its balancer turns new ones away. */
+export const MAX_WAITING_REQUESTS = 10_000;
 
 /** A finished request, as a model server would account for it. */
 export interface FinishedRequest {
@@ -159,6 +164,8 @@ export interface JobEngine {
   inFlight: Set<string>;
   /** Errors of remote placement, newest last (bounded). */
   placementErrors: string[];
+  /** Scenario faults the state refused when their time came. */
+  faultErrors: string[];
   /** Called when a replica starts (to hang its exporter on it). */
   onReplica?: (replica: Replica) => void;
   seed: number;
@@ -207,6 +214,7 @@ export function createJobEngine(
     placer,
     inFlight: new Set(),
     placementErrors: [],
+    faultErrors: [],
     seed: state.seed,
   };
 }
@@ -220,11 +228,16 @@ export function stepJobs(engine: JobEngine, state: FactoryState, dtSeconds: numb
   const now = state.timeSeconds;
   while (engine.nextFault < engine.faults.length && engine.faults[engine.nextFault]!.at <= now) {
     const f = engine.faults[engine.nextFault++]!;
-    injectFault(state, {
-      kind: f.kind as FaultKind,
-      target: f.target,
-      ...(f.durationSeconds !== undefined ? { durationSeconds: f.durationSeconds } : {}),
-    });
+    try {
+      injectFault(state, {
+        kind: f.kind as FaultKind,
+        target: f.target,
+        ...(f.durationSeconds !== undefined ? { durationSeconds: f.durationSeconds } : {}),
+      });
+    } catch (err) {
+      // A fault the state refuses now (a GPU already off the bus) is recorded, not fatal.
+      engine.faultErrors.push(`at ${now} s, ${f.kind} on ${f.target}: ${(err as Error).message}`);
+    }
   }
   for (const job of engine.jobs) {
     if (job.phase === "waiting" && job.submittedAt <= now) tryPlace(engine, state, job);
@@ -317,8 +330,8 @@ function tryPlace(engine: JobEngine, state: FactoryState, job: JobRuntime): void
     (answer) => {
       engine.inFlight.delete(job.spec.name);
       // Nodes may have been taken or failed while the extender thought: check again.
-      const stillFree = candidateNodes(engine, state, job);
-      if ("nodes" in answer && answer.nodes.some((n) => !stillFree.includes(n)))
+      const stillFree = new Set(candidateNodes(engine, state, job));
+      if ("nodes" in answer && answer.nodes.some((n) => !stillFree.has(n)))
         job.reason = "placement went stale while the extender answered";
       else applyPlacement(engine, state, job, answer, chosen);
     },
@@ -386,7 +399,13 @@ function applyPlacement(
         kvTokensUsed: 0,
         clockSeconds: state.timeSeconds,
         kvTokensCapacity: kvCapacityTokens(state, gpus.slice(0, spec.gpusPerReplica), job),
-        counters: { promptTokens: 0, generatedTokens: 0, requestsFinished: 0, requestsArrived: 0 },
+        counters: {
+          promptTokens: 0,
+          generatedTokens: 0,
+          requestsFinished: 0,
+          requestsArrived: 0,
+          requestsRejected: 0,
+        },
       };
       engine.replicasByName.set(replica.name, replica);
       engine.onReplica?.(replica);
@@ -523,8 +542,10 @@ function stepReplica(state: FactoryState, replica: Replica, now: number, dt: num
   if (replica === job.replicas[0]) {
     while (stream.peek().atSeconds < end) {
       const target = job.replicas[job.nextReplica++ % job.replicas.length]!;
-      target.waiting.push(stream.take());
+      const request = stream.take();
       target.counters.requestsArrived++;
+      if (target.waiting.length >= MAX_WAITING_REQUESTS) target.counters.requestsRejected++;
+      else target.waiting.push(request);
     }
   }
   if (hung(state, replica.gpus)) {

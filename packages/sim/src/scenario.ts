@@ -6,6 +6,7 @@
  * reported at once with its line and column.
  */
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import {
   compileSchema,
@@ -16,6 +17,7 @@ import {
   type ProblemList,
 } from "@flightdeck/model";
 import { FAULT_KINDS, type FaultKind } from "./faults.ts";
+import { readAzureTrace } from "./trace.ts";
 
 /** How a job's GPUs are capped: MAX-P (full power) or MAX-Q (efficiency), as FACTS.md. */
 export type ProfileName = "max-p" | "max-q";
@@ -267,7 +269,6 @@ export function loadScenario(text: string, graph: FactoryGraph, file = "scenario
 
 /** Reads and loads a scenario file; see loadScenario. */
 export async function loadScenarioFile(file: string, graph: FactoryGraph): Promise<Scenario> {
-  const { readFile } = await import("node:fs/promises");
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -288,9 +289,17 @@ function checkScenario(doc: Scenario, graph: FactoryGraph, baseDir: string, prob
       problems.error(`no rack of the factory belongs to org ${JSON.stringify(job.org)}`, ["jobs", i, "org"]);
     if (job.type === "inference" && "trace" in job.requests) {
       const file = resolve(baseDir, job.requests.trace.file);
-      if (!existsSync(file))
-        problems.error(`trace file not found: ${file}`, ["jobs", i, "requests", "trace", "file"]);
-      else job.requests.trace.file = file;
+      const at = ["jobs", i, "requests", "trace", "file"];
+      if (!existsSync(file)) problems.error(`trace file not found: ${file}`, at);
+      else {
+        job.requests.trace.file = file;
+        // Read it now: a malformed trace is a problem of the scenario, not a crash at placement.
+        try {
+          readAzureTrace(file);
+        } catch (err) {
+          problems.error(`trace: ${(err as Error).message}`, at);
+        }
+      }
     }
   });
   (doc.faults ?? []).forEach((fault, i) => {

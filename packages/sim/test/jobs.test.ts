@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   advance,
@@ -102,6 +104,22 @@ faults:
     assert.match(text, /test\.yaml:18:\d+: a xid79 fault needs a gpu, not a rack/);
     assert.match(text, /test\.yaml:20:\d+: no entity "rack:r99"/);
     assert.equal(err2.problems.length, 5, text);
+  });
+
+  it("refuses a malformed trace at load, and records a fault the state refuses instead of dying", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fd-trace-"));
+    const bad = join(dir, "bad.csv");
+    writeFileSync(bad, "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,x,1\n");
+    const err = scenarioError(SERVE_ON(bad));
+    assert.match(err.problems.join("\n"), /trace: .*bad\.csv:2: ContextTokens must be a whole number/);
+    rmSync(dir, { recursive: true });
+    const twice = `${TRAIN}faults:\n  - { at: 1, kind: xid79, target: gpu:r01-dgx1/0 }\n  - { at: 2, kind: xid79, target: gpu:r01-dgx1/0 }\n`;
+    const { engine } = run(scenario(twice), 5);
+    assert.equal(engine.faultErrors.length, 1);
+    assert.match(
+      engine.faultErrors[0]!,
+      /at 2 s, xid79 on gpu:r01-dgx1\/0: target: gpu:r01-dgx1\/0 is off the bus/,
+    );
   });
 
   it("rejects a training job without a batch size", () => {
@@ -227,6 +245,15 @@ describe("training jobs", () => {
     assert.equal(state.gpu.utilization[job.gpus[0]!], 0);
   });
 });
+
+const SERVE_ON = (trace: string) => `${HEADER}jobs:
+  - name: chat
+    type: inference
+    replicas: 1
+    gpusPerReplica: 8
+    model: { name: m, parameters: 8e9 }
+    requests: { trace: { file: ${trace} } }
+`;
 
 const SERVE = `${HEADER}jobs:
   - name: chat
