@@ -55,16 +55,17 @@ export const XID_EVENTS_KEPT = 10_000;
 export class Telemetry {
   readonly store: SeriesStore;
   private collector: Collector | undefined;
-  private receiver: { receiver: SyslogReceiver; abort: AbortController } | undefined;
+  private receiver:
+    | { receiver: SyslogReceiver; abort: AbortController; closed: Promise<void>; wanted: unknown }
+    | undefined;
   private readonly xidEvents: XidEvent[] = [];
   private factory: CurrentFactory | undefined;
-  private readonly listeners = new Set<() => void>();
   private readonly remote: RemoteWriter | undefined;
   private stopped = false;
   private rollupTimer: NodeJS.Timeout | undefined;
   /** The next minute to roll up (its start, ms). */
   private nextRollupMs: number;
-  /** Sim-free clock of the first read, so KPIs over "everything" start where the data starts. */
+  /** When the telemetry was created: KPIs over "everything" start here, where its data starts. */
   readonly startedAtMs = Date.now();
 
   constructor(
@@ -87,8 +88,9 @@ export class Telemetry {
     if (!store || !graph) return 0;
     const rows: KpiRollup[] = [];
     const orgOfJob = new Map(this.sources().map((s) => [s.job, s.org ?? null]));
-    while (this.nextRollupMs + MINUTE_MS <= nowMs) {
-      const start = this.nextRollupMs;
+    let next = this.nextRollupMs;
+    while (next + MINUTE_MS <= nowMs) {
+      const start = next;
       for (const by of ROLLUP_GROUPINGS)
         for (const r of this.kpis(by, start, start + MINUTE_MS)) {
           if (r.gpuSeconds === 0 && r.energyJoules === 0 && r.tokens === 0) continue;
@@ -113,9 +115,11 @@ export class Telemetry {
             pduEnergyJoules: r.pduEnergyJoules ?? null,
           });
         }
-      this.nextRollupMs += MINUTE_MS;
+      next += MINUTE_MS;
     }
+    // Only once they are stored do the minutes count as done: a failed write is tried again.
     await store.putKpiRollups(rows);
+    this.nextRollupMs = next;
     return rows.length;
   }
 
@@ -154,9 +158,9 @@ export class Telemetry {
   /** Starts reading the current factory, and follows every revision applied later. */
   async start(): Promise<void> {
     this.state.onChange((factory) => {
-      void this.use(factory);
+      void this.switchTo(factory);
     });
-    if (this.state.factory) await this.use(this.state.factory);
+    if (this.state.factory) await this.switchTo(this.state.factory);
     if (this.options.store && !this.options.manual) {
       this.rollupTimer = setInterval(() => {
         this.rollUp().catch((err: Error) => this.options.log?.(`rollups: ${err.message}`));
@@ -173,6 +177,14 @@ export class Telemetry {
     this.receiver?.abort.abort();
     this.receiver = undefined;
     await this.remote?.close({ flushTimeoutMs: 5000 });
+  }
+
+  /** Revisions are taken one at a time, in order: a slow start never overtakes a later revision. */
+  private switching: Promise<void> = Promise.resolve();
+  private switchTo(factory: CurrentFactory): Promise<void> {
+    const next = this.switching.then(() => this.use(factory));
+    this.switching = next.catch((err: Error) => this.options.log?.(`telemetry: ${err.message}`));
+    return next;
   }
 
   private async use(factory: CurrentFactory): Promise<void> {
@@ -198,7 +210,11 @@ export class Telemetry {
 
   private async useSyslog(factory: CurrentFactory): Promise<void> {
     const wanted = factory.build.endpoints.syslog;
-    this.receiver?.abort.abort();
+    const old = this.receiver;
+    if (old && JSON.stringify(old.wanted) === JSON.stringify(wanted)) return;
+    old?.abort.abort();
+    // Wait for the old receiver to close its ports before the new one binds them.
+    await old?.closed;
     this.receiver = undefined;
     if (!wanted || (wanted.udpPort === undefined && wanted.tcpPort === undefined)) return;
     const abort = new AbortController();
@@ -209,11 +225,12 @@ export class Telemetry {
       onEvent: (event) => {
         this.xidEvents.push(event);
         if (this.xidEvents.length > XID_EVENTS_KEPT) this.xidEvents.shift();
-        for (const l of this.listeners) l();
       },
     });
-    this.receiver = { receiver, abort };
-    receiver.start(abort.signal).catch((err: Error) => this.options.log?.(`syslog receiver: ${err.message}`));
+    const closed = receiver
+      .start(abort.signal)
+      .catch((err: Error) => this.options.log?.(`syslog receiver: ${err.message}`));
+    this.receiver = { receiver, abort, closed, wanted };
     await receiver.ready.catch(() => undefined);
   }
 
@@ -238,11 +255,13 @@ export class Telemetry {
     return { ...(a.udp ? { udp: a.udp.port } : {}), ...(a.tcp ? { tcp: a.tcp.port } : {}) };
   }
 
-  /** Model servers and training jobs found by discovery, with the nodes they run on. */
+  /**
+   * Model servers and training jobs discovery has listed, finished ones included, with the nodes
+   * they run on: their tokens count in any window that covers them.
+   */
   sources(): TokenSource[] {
     const out: TokenSource[] = [];
-    for (const t of this.targets()) {
-      if (t.kind !== "vllm" && t.kind !== "training") continue;
+    for (const t of this.collector?.discoveredSources() ?? []) {
       const nodes = (t.labels.nodes ?? "").split(",").filter((n) => n !== "");
       const name = t.kind === "vllm" ? (t.labels.server ?? t.id) : (t.labels.job_name ?? t.id);
       out.push({
@@ -272,12 +291,6 @@ export class Telemetry {
   stranded(atMs: number): StrandedRow[] {
     const graph = this.factory?.build.graph;
     return graph ? strandedPower(graph, this.reader(), atMs) : [];
-  }
-
-  /** Calls `listener` when something new arrived (an Xid event); returns the unsubscribe. */
-  subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   private reader() {

@@ -44,14 +44,16 @@ export async function serve(opts: ServeOptions): Promise<void> {
     }
   }
   const { token, created } = await ensureAdminToken(store, dataDir);
-  // Target errors repeat every interval; the log gets each target's first error and its recovery.
+  // Target errors repeat every interval; the log gets each target's first error.
   const reported = new Set<string>();
   const telemetry = new Telemetry(state, {
     store,
     collect: opts.collect !== false,
     ...(opts.remoteWrite ? { remoteWriteUrl: opts.remoteWrite } : {}),
     log: (message) => {
-      const target = message.split(":")[0]!;
+      // Messages are "TARGET-ID: reason"; ids contain colons themselves (dcgm:r01-dgx1).
+      const cut = message.indexOf(": ");
+      const target = cut >= 0 ? message.slice(0, cut) : message;
       if (reported.has(target) || opts.quiet) return;
       reported.add(target);
       console.error(`telemetry: ${message}`);

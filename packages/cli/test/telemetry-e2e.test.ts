@@ -226,6 +226,9 @@ describe("telemetry from the twin", () => {
     const live = telemetry.kpis("rack", first, end).find((r) => r.key === "r02")!;
     const sum = json.rows.reduce((a, r) => a + r.energyJoules, 0);
     assert.ok(Math.abs(sum / live.energyJoules - 1) < 1e-9, `${sum} vs ${live.energyJoules}`);
+    // GPU time too: an interval that straddles a minute's edge is shared by the two minutes.
+    const seen = json.rows.reduce((a, r) => a + r.gpuSeconds, 0);
+    assert.ok(Math.abs(seen / live.gpuSeconds - 1) < 1e-9, `${seen} vs ${live.gpuSeconds}`);
   });
 
   it("writes what it reads on to a real Prometheus by remote-write", async () => {

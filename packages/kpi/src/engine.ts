@@ -77,7 +77,7 @@ export interface KpiQuery {
   by: KpiGrouping;
   startMs: number;
   endMs: number;
-  /** Only these groups (after grouping), e.g. the racks an org may see. */
+  /** Only the GPUs this accepts (before grouping), e.g. those of the racks an org may see. */
   keep?: (gpuIndex: number) => boolean;
 }
 
@@ -168,6 +168,13 @@ export function computeKpis(
   return [...rows.values()].sort((a, b) => a.key.localeCompare(b.key, "en", { numeric: true }));
 }
 
+/**
+ * How far before a window the engine looks for the sample an interval starts from: an interval
+ * that straddles the window's start counts in part, so that adjacent windows add up exactly.
+ * Prometheus's default lookback.
+ */
+const LOOKBACK_MS = 5 * 60_000;
+
 function gpuFigures(reader: KpiReader, gpuId: string, startMs: number, endMs: number): GpuFigures {
   const energyRefs = reader.find(METRICS.gpuEnergyMillijoules, gpuId);
   let energyJoules = 0;
@@ -175,24 +182,28 @@ function gpuFigures(reader: KpiReader, gpuId: string, startMs: number, endMs: nu
     for (const ref of energyRefs) energyJoules += reader.counterDelta(ref, startMs, endMs) / 1000;
   else
     for (const ref of reader.find(METRICS.gpuPowerWatts, gpuId))
-      energyJoules += integrate(reader.range(ref, startMs, endMs));
+      energyJoules += integrate(reader.range(ref, startMs - LOOKBACK_MS, endMs), startMs, endMs);
   // Seen and usable time from the utilization series: each sample stands for the time since the
-  // previous one (at most one scrape gap, so a GPU that vanished is not counted through its gap).
+  // previous one (at most two scrape gaps, so a GPU that vanished is not counted through its gap),
+  // clipped to the window.
   let seenSeconds = 0;
   let usableSeconds = 0;
   const util = reader.find(METRICS.gpuUtilPercent, gpuId)[0];
   if (util !== undefined) {
-    const u = reader.range(util, startMs, endMs);
+    const u = reader.range(util, startMs - LOOKBACK_MS, endMs);
     const xidRef = reader.find(METRICS.gpuXid, gpuId)[0];
-    const xid = xidRef === undefined ? undefined : reader.range(xidRef, startMs, endMs);
+    const xid = xidRef === undefined ? undefined : reader.range(xidRef, startMs - LOOKBACK_MS, endMs);
+    const ts = u.timestampsMs;
     let x = 0;
     let gap = Number.POSITIVE_INFINITY;
-    for (let i = 1; i < u.timestampsMs.length; i++)
-      gap = Math.min(gap, u.timestampsMs[i]! - u.timestampsMs[i - 1]!);
-    for (let i = 1; i < u.timestampsMs.length; i++) {
-      const dt = Math.min(u.timestampsMs[i]! - u.timestampsMs[i - 1]!, 2 * gap) / 1000;
+    for (let i = 1; i < ts.length; i++) gap = Math.min(gap, ts[i]! - ts[i - 1]!);
+    for (let i = 1; i < ts.length; i++) {
+      const full = ts[i]! - ts[i - 1]!;
+      const inside = Math.min(ts[i]!, endMs) - Math.max(ts[i - 1]!, startMs);
+      if (inside <= 0) continue;
+      const dt = (Math.min(full, 2 * gap) * (inside / full)) / 1000;
       seenSeconds += dt;
-      while (xid && x + 1 < xid.timestampsMs.length && xid.timestampsMs[x + 1]! <= u.timestampsMs[i]!) x++;
+      while (xid && x + 1 < xid.timestampsMs.length && xid.timestampsMs[x + 1]! <= ts[i]!) x++;
       const healthy = !xid || xid.values.length === 0 || xid.values[x] === 0;
       if (healthy && u.values[i]! > 0) usableSeconds += dt;
     }
@@ -208,12 +219,18 @@ function gpuFigures(reader: KpiReader, gpuId: string, startMs: number, endMs: nu
   };
 }
 
-/** Trapezoidal ∫ power dt in joules. */
-function integrate(r: { timestampsMs: ArrayLike<number>; values: ArrayLike<number> }): number {
+/** Trapezoidal ∫ power dt over [startMs, endMs] in joules, intervals straddling the edges in part. */
+function integrate(
+  r: { timestampsMs: ArrayLike<number>; values: ArrayLike<number> },
+  startMs: number,
+  endMs: number,
+): number {
   let joules = 0;
-  for (let i = 1; i < r.timestampsMs.length; i++)
-    joules +=
-      ((r.values[i]! + r.values[i - 1]!) / 2) * ((r.timestampsMs[i]! - r.timestampsMs[i - 1]!) / 1000);
+  const ts = r.timestampsMs;
+  for (let i = 1; i < ts.length; i++) {
+    const inside = Math.min(ts[i]!, endMs) - Math.max(ts[i - 1]!, startMs);
+    if (inside > 0) joules += ((r.values[i]! + r.values[i - 1]!) / 2) * (inside / 1000);
+  }
   return joules;
 }
 

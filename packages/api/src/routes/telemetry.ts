@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { KPI_GROUPINGS, type KpiGrouping, type KpiRow } from "@flightdeck/kpi";
 import type { FactoryGraph } from "@flightdeck/model";
 import type { Store } from "@flightdeck/store";
+import { escapeLabelValue, formatNumber } from "@flightdeck/telemetry";
 import { canSeeOrg, isProviderAdmin, type Principal, scopeTopology } from "@flightdeck/tenancy";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
@@ -86,6 +87,8 @@ export function telemetryRoutes(
   store?: Store,
 ): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  /** KPI streams open per token: each recomputes the KPIs every interval. */
+  const streamsOpen = new Map<number, number>();
   const need = (): Telemetry => {
     if (!telemetry) throw new ApiError(503, "telemetry-unavailable", NOT_RUNNING);
     return telemetry;
@@ -352,12 +355,32 @@ export function telemetryRoutes(
     },
     async (request, reply) => {
       need();
+      const principal = principalOf(request);
+      const open = streamsOpen.get(principal.tokenId) ?? 0;
+      if (open >= MAX_STREAMS_PER_TOKEN)
+        throw new ApiError(429, "too-many-streams", `at most ${MAX_STREAMS_PER_TOKEN} KPI streams per token`);
       const by = request.query.by ?? "rack";
       const every = (request.query.intervalSeconds ?? 5) * 1000;
       const windowSeconds = request.query.windowSeconds;
-      const first = kpisFor(request, by, { ...(windowSeconds !== undefined ? { windowSeconds } : {}) });
-      streamEvents(reply, request, every, first, () =>
-        kpisFor(request, by, { ...(windowSeconds !== undefined ? { windowSeconds } : {}) }),
+      const window = windowSeconds !== undefined ? { windowSeconds } : {};
+      const first = kpisFor(request, by, window);
+      const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1] ?? "";
+      streamsOpen.set(principal.tokenId, open + 1);
+      streamEvents(
+        reply,
+        request,
+        every,
+        first,
+        async () => {
+          // A token revoked while the stream is open ends it at the next tick.
+          if (!store || (await store.authenticate(bearer))) return kpisFor(request, by, window);
+          return undefined;
+        },
+        () => {
+          const n = (streamsOpen.get(principal.tokenId) ?? 1) - 1;
+          if (n > 0) streamsOpen.set(principal.tokenId, n);
+          else streamsOpen.delete(principal.tokenId);
+        },
       );
     },
   );
@@ -386,13 +409,21 @@ export function telemetryRoutes(
   );
 }
 
-/** Writes `first` now and `next()` every `everyMs` as `event: kpi` until the client leaves. */
+/** Open KPI streams one token may hold. */
+const MAX_STREAMS_PER_TOKEN = 8;
+
+/**
+ * Writes `first` now and `next()` every `everyMs` as `event: kpi` until the client leaves or
+ * `next` answers undefined (the token was revoked). A tick is skipped while the client has not
+ * taken the previous one: a slow reader never makes the server buffer without bound.
+ */
 function streamEvents(
   reply: FastifyReply,
   request: FastifyRequest,
   everyMs: number,
   first: unknown,
-  next: () => unknown,
+  next: () => Promise<unknown>,
+  closed: () => void,
 ): void {
   reply.hijack();
   const res = reply.raw;
@@ -403,20 +434,46 @@ function streamEvents(
     "x-accel-buffering": "no",
   });
   let id = 0;
-  const send = (data: unknown) => res.write(`id: ${++id}\nevent: kpi\ndata: ${JSON.stringify(data)}\n\n`);
+  let backedUp = false;
+  const send = (data: unknown) => {
+    backedUp = !res.write(`id: ${++id}\nevent: kpi\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  res.on("drain", () => {
+    backedUp = false;
+  });
   send(first);
+  let busy = false;
   const timer = setInterval(() => {
-    try {
-      send(next());
-    } catch (err) {
-      res.write(`event: error\ndata: ${JSON.stringify({ detail: (err as Error).message })}\n\n`);
-    }
+    if (busy || backedUp) return;
+    busy = true;
+    next()
+      .then((data) => {
+        if (data === undefined) {
+          res.end('event: end\ndata: {"detail":"the token is no longer valid"}\n\n');
+          return;
+        }
+        send(data);
+      })
+      .catch((err: Error) => {
+        res.write(`event: error\ndata: ${JSON.stringify({ detail: err.message })}\n\n`);
+      })
+      .finally(() => {
+        busy = false;
+      });
   }, everyMs);
-  request.raw.on("close", () => clearInterval(timer));
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearInterval(timer);
+    closed();
+  };
+  request.raw.on("close", finish);
+  res.on("close", finish);
 }
 
 /** Metric families of the KPI page: flightdeck_kpi_<field>{by, key}. */
-const KPI_FAMILIES: [keyof KpiRow, string, "counter" | "gauge"][] = [
+const KPI_FAMILIES: [keyof KpiRow, string, "gauge"][] = [
   ["tokens", "Tokens (prompt, generated and trained) over the window.", "gauge"],
   ["energyJoules", "GPU energy over the window, joules.", "gauge"],
   ["tokensPerJoule", "Tokens per joule of GPU energy over the window.", "gauge"],
@@ -428,7 +485,6 @@ const KPI_FAMILIES: [keyof KpiRow, string, "counter" | "gauge"][] = [
 ];
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const quote = (v: string) => `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 
 function renderKpiPage(pages: { by: KpiGrouping; rows: KpiRow[] }[]): string {
   const lines: string[] = [];
@@ -437,7 +493,9 @@ function renderKpiPage(pages: { by: KpiGrouping; rows: KpiRow[] }[]): string {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const { by, rows } of pages)
       for (const row of rows)
-        lines.push(`${name}{by=${quote(by)},key=${quote(row.key)}} ${Number(row[field] ?? 0)}`);
+        lines.push(
+          `${name}{by="${escapeLabelValue(by)}",key="${escapeLabelValue(row.key)}"} ${formatNumber(Number(row[field] ?? 0))}`,
+        );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -77,9 +77,24 @@ export interface Collector {
   /** Refreshes discovery and reads every target once, now (tests, and a first pass). */
   collectOnce(): Promise<void>;
   targets(): TargetStatus[];
+  /**
+   * Every model server and training job discovery has listed, finished ones included (the last
+   * MAX_SOURCES_REMEMBERED): a window that covers a finished job still counts its tokens.
+   */
+  discoveredSources(): Target[];
   /** The GPU a kernel log line names: by the node's hostname and the NVML bus id dcgm-exporter reported. */
   resolveGpu(hostname: string, pciBusId: string): string | undefined;
 }
+
+/**
+ * New series one read of a target may create once the target has been read before: a page whose
+ * label values change on every scrape (a bug or an attack) would otherwise grow the store without
+ * bound. The read fails with the reason, as Prometheus's sample_limit fails a scrape.
+ */
+export const MAX_NEW_SERIES_PER_READ = 10_000;
+
+/** Model servers and jobs remembered after they leave discovery. */
+export const MAX_SOURCES_REMEMBERED = 10_000;
 
 /** Longest line of a page (real lines are under 1 KiB; a hostile 1 MB line is an error). */
 const MAX_LINE_LENGTH = 64 * 1024;
@@ -133,6 +148,7 @@ export function createCollector(options: CollectorOptions): Collector {
   const fetchOptions = { timeoutMs: 5000, maxBodyBytes: endpoints.maxBodyBytes };
   let discovered: Target[] = [];
   let discoveryTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
   const fixed = staticTargets(graph, catalog, endpoints);
 
   const runtimeOf = (target: Target): TargetRuntime => {
@@ -242,6 +258,8 @@ export function createCollector(options: CollectorOptions): Collector {
     const refs: SeriesRef[] = [];
     const values: number[] = [];
     const mapper = sampleMapper(t, store, rt.refCache, gpuByBus);
+    const knownBefore = rt.refCache.size;
+    const first = rt.status.scrapes === 0;
     const pos = rt.positions;
     let i = 0;
     try {
@@ -259,6 +277,10 @@ export function createCollector(options: CollectorOptions): Collector {
               }
           }
           if (ref === undefined) {
+            if (!first && rt.refCache.size - knownBefore >= MAX_NEW_SERIES_PER_READ)
+              throw new Error(
+                `more than ${MAX_NEW_SERIES_PER_READ} new series in one read (labels that change every scrape?)`,
+              );
             ref = mapper(rec.name, rec.labels, rec.labelCount);
             if (ref === undefined) return;
             pos.names[at] = rec.name;
@@ -297,6 +319,8 @@ export function createCollector(options: CollectorOptions): Collector {
     };
   }
 
+  /** Model servers and jobs ever discovered, oldest first (bounded): their tokens outlive them. */
+  const history = new Map<string, Target>();
   /** What each discovery URL found last time it answered. */
   const lastFound = new Map<string, Target[]>();
 
@@ -320,7 +344,10 @@ export function createCollector(options: CollectorOptions): Collector {
       }
       found.push(...(lastFound.get(d.url) ?? []));
     }
+    if (stopped) return;
     discovered = found;
+    for (const t of found) if (t.kind === "vllm" || t.kind === "training") history.set(t.id, t);
+    while (history.size > MAX_SOURCES_REMEMBERED) history.delete(history.keys().next().value!);
     const all = [...fixed, ...discovered];
     const ids = new Set(all.map((t) => t.id));
     for (const [id, rt] of runtimes)
@@ -337,6 +364,8 @@ export function createCollector(options: CollectorOptions): Collector {
   return {
     async start() {
       await refreshDiscovery();
+      // Stopped while discovery was answering: arm nothing.
+      if (stopped) return;
       // Jobs come and go: discovery is read again as often as its targets are scraped.
       const every =
         options.discoveryRefreshMs ??
@@ -347,6 +376,7 @@ export function createCollector(options: CollectorOptions): Collector {
       }
     },
     stop() {
+      stopped = true;
       clearInterval(discoveryTimer);
       scheduler.stop();
       for (const rt of runtimes.values()) rt.redfish?.client.close();
@@ -357,6 +387,9 @@ export function createCollector(options: CollectorOptions): Collector {
     },
     targets() {
       return [...runtimes.values()].map((rt) => ({ ...rt.status }));
+    },
+    discoveredSources() {
+      return [...history.values()];
     },
     resolveGpu(hostname, pciBusId) {
       return gpuByBus.get(`${hostname}|${pciBusId.toUpperCase()}`);
@@ -400,24 +433,21 @@ function sampleMapper(
     const out: Record<string, string> = { __name__: name };
     let gpu: string | undefined;
     let bus: string | undefined;
-    let host: string | undefined;
     for (let i = 0; i < count * 2; i += 2) {
       const k = labels[i]!;
       const v = labels[i + 1]!;
       if (kind === "dcgm") {
         if (k === "gpu") gpu = v;
         else if (k === "pci_bus_id") bus = v;
-        else if (k === "Hostname") host = v;
       }
       if (!drop.has(k) && k !== "entity") out[k] = v;
     }
     if (kind === "dcgm") {
       // A sample without a GPU is about the node (the mixed T4 capture has such lines).
       entity = gpu === undefined ? `node:${target.labels.node}` : `gpu:${target.labels.node}/${gpu}`;
-      if (bus && gpu !== undefined) {
-        gpuByBus.set(`${target.labels.node}|${bus.toUpperCase()}`, entity);
-        if (host) gpuByBus.set(`${host}|${bus.toUpperCase()}`, entity);
-      }
+      // Keyed by the node the endpoints section names, never by the page's own Hostname label:
+      // a page must not be able to claim another host's GPUs for its Xid events.
+      if (bus && gpu !== undefined) gpuByBus.set(`${target.labels.node}|${bus.toUpperCase()}`, entity);
     }
     out.entity = entity;
     const ref = store.getOrCreate(out);

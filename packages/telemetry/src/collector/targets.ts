@@ -110,17 +110,28 @@ export async function discoverTargets(
     if (typeof group !== "object" || group === null || !Array.isArray(group.targets))
       throw new DiscoveryError(url, `group ${i}: expected {"targets": [...], "labels": {...}}`);
     const labels = group.labels ?? {};
+    if (
+      typeof labels !== "object" ||
+      Array.isArray(labels) ||
+      Object.values(labels).some((v) => typeof v !== "string")
+    )
+      throw new DiscoveryError(url, `group ${i}: labels must be an object of strings`);
     const kind: TargetKind =
       labels.job === "vllm" ? "vllm" : labels.job === "training" ? "training" : "metrics";
     const scheme = labels.__scheme__ ?? "http";
     const path = labels.__metrics_path__ ?? "/metrics";
+    if (!path.startsWith("/"))
+      throw new DiscoveryError(url, `group ${i}: __metrics_path__ must start with "/"`);
+    if (scheme !== "http" && scheme !== "https")
+      throw new DiscoveryError(url, `group ${i}: __scheme__ must be http or https`);
     const kept = Object.fromEntries(Object.entries(labels).filter(([k]) => !k.startsWith("__")));
     const name = kept.server ?? kept.job_name ?? path;
     for (const address of group.targets) {
       if (typeof address !== "string" || address === "")
         throw new DiscoveryError(url, `group ${i}: a target must be "host:port"`);
       out.push({
-        id: `${kind}:${group.targets.length > 1 ? `${name}@${address}` : name}`,
+        // The address is part of the id: two groups naming the same server stay two targets.
+        id: `${kind}:${name}@${address}`,
         kind,
         url: `${scheme}://${address}${path}`,
         intervalMs,
