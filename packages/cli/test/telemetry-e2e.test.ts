@@ -218,7 +218,7 @@ describe("telemetry from the twin", () => {
     const written = await telemetry.rollUp(Date.now() + 60_000);
     assert.ok(written > 0, `wrote ${written}`);
     const { json } = await get<{
-      rows: { minuteMs: number; key: string; energyJoules: number; trainingTokens: number }[];
+      rows: { minuteMs: number; key: string; energyJoules: number; gpuSeconds: number }[];
     }>("/v1/kpi/history?by=rack&key=r02&startMs=0");
     assert.ok(json.rows.length >= 1, JSON.stringify(json).slice(0, 300));
     const first = json.rows[0]!.minuteMs;
