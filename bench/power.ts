@@ -1,0 +1,105 @@
+/** Power benchmarks: the budget tree of the ~1 GW example and a full cap allocation over it. */
+import { type BuildResult, loadFactoryFile } from "@flightdeck/model";
+import {
+  allocate,
+  type BudgetTree,
+  computeBoundCurve,
+  decodeCurve,
+  deriveBudgets,
+  type Job,
+} from "@flightdeck/power";
+import { median, type Row, rng } from "./lib.ts";
+import { GIGAWATT } from "./model.ts";
+
+/**
+ * A workload over every GPU: the two frontier halls run training jobs of one scalable unit
+ * (8 racks, 576 GPUs, across rack budgets), the inference hall serves 4-GPU replicas (a third
+ * prefill-heavy, the rest decode), the sovereign hall trains one job per rack at priority 1.
+ */
+export function gigawattJobs(build: BuildResult, tree: BudgetTree): Job[] {
+  const random = rng(7);
+  const byRack = new Map<string, string[]>();
+  for (const g of tree.gpus) {
+    const node = build.graph.get(g.id)!.parent;
+    const rack = build.graph.enclosing(node, "rack")!.name;
+    const list = byRack.get(rack) ?? [];
+    if (list.length === 0) byRack.set(rack, list);
+    list.push(g.id);
+  }
+  const jobs: Job[] = [];
+  const training = (id: string, gpus: string[], priority: number) =>
+    jobs.push({
+      id,
+      gpus,
+      tokensPerSecond: gpus.length * (800 + random() * 400),
+      curve: computeBoundCurve(4 + random() * 2, 0.1 + random() * 0.17),
+      priority,
+    });
+  const racks = [...byRack];
+  for (let r = 0; r < racks.length; r++) {
+    const [name, gpus] = racks[r]!;
+    if (name.startsWith("hall1") || name.startsWith("hall2")) {
+      if (r % 8 === 0)
+        training(
+          `su:${name}`,
+          racks.slice(r, r + 8).flatMap(([, g]) => g),
+          0,
+        );
+    } else if (name.startsWith("hall3")) {
+      for (let k = 0; k < gpus.length; k += 4)
+        jobs.push({
+          id: `replica:${name}/${k / 4}`,
+          gpus: gpus.slice(k, k + 4),
+          tokensPerSecond: 4 * (1500 + random() * 1000),
+          curve: random() < 1 / 3 ? computeBoundCurve() : decodeCurve(0.25 + random() * 0.2, 0.02),
+          priority: 0,
+        });
+    } else training(`train:${name}`, gpus, 1);
+  }
+  return jobs;
+}
+
+export function benchPower(runs = 3): Row[] {
+  const build = loadFactoryFile(GIGAWATT).build;
+  if (!build) throw new Error("the gigawatt example does not load");
+  const deriveMs: number[] = [];
+  let tree!: BudgetTree;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    tree = deriveBudgets(build, { facility: { fraction: 0.85 } });
+    deriveMs.push(performance.now() - t0);
+  }
+  const jobs = gigawattJobs(build, tree);
+  const input = { gpus: tree.gpus, budgets: tree.budgets, jobs };
+  const allocateMs: number[] = [];
+  let out!: ReturnType<typeof allocate>;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    out = allocate(input);
+    allocateMs.push(performance.now() - t0);
+  }
+  const full = jobs.reduce((s, j) => s + j.tokensPerSecond, 0);
+  return [
+    {
+      bench: "power.1gw",
+      metric: `budget tree (${tree.budgets.length} budgets, ${tree.gpus.length} GPUs), median`,
+      value: median(deriveMs),
+      unit: "ms",
+      target: "",
+    },
+    {
+      bench: "power.1gw",
+      metric: `allocate all caps (${jobs.length} jobs, exact=${out.exact}), median`,
+      value: median(allocateMs),
+      unit: "ms",
+      target: "<= 500",
+    },
+    {
+      bench: "power.1gw",
+      metric: "tokens kept at 85% of peak power",
+      value: out.tokensPerSecond / full,
+      unit: "fraction",
+      target: "",
+    },
+  ];
+}

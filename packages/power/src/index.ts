@@ -1,0 +1,25 @@
+/**
+ * The domain power service's core: the budget tree derived from a factory's power chain, and
+ * the cap allocator that is exactly optimal over it (FACTS.md, "Power and performance").
+ */
+export {
+  type AllocateOptions,
+  type Allocation,
+  type AllocationInput,
+  allocate,
+  type BudgetLimit,
+  type BudgetUse,
+  type GpuSlot,
+  type Job,
+  type JobAllocation,
+} from "./allocate.ts";
+export {
+  type Budget,
+  type BudgetOptions,
+  type BudgetTree,
+  deriveBudgets,
+  type FacilityTarget,
+  type LimitOverride,
+} from "./budget.ts";
+export { computeBoundCurve, decodeCurve, type ThroughputCurve } from "./curves.ts";
+export { PowerError, type PowerErrorCode } from "./errors.ts";
