@@ -79,7 +79,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
     );
   }
   console.log(`Admin token${created ? " (new)" : ""}: ${token}  (also in ${dataDir}/admin-token)`);
-  console.log(`API description: ${address}/openapi.json`);
   const endpoints = state.factory?.build.endpoints;
   if (endpoints && opts.collect !== false) {
     const targets = telemetry.targets().length;
@@ -88,6 +87,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
       `Telemetry: ${targets} targets from the factory's endpoints${syslog.udp ? `, syslog on udp/${syslog.udp}` : ""}${syslog.tcp ? `, tcp/${syslog.tcp}` : ""}`,
     );
   }
+
+  // The last line of the banner: whoever waits for it may signal the process from then on.
+  console.log(`API description: ${address}/openapi.json`);
 
   await new Promise<void>((done) => {
     const stop = (): void => {

@@ -77,6 +77,12 @@ export interface KpiQuery {
   by: KpiGrouping;
   startMs: number;
   endMs: number;
+  /**
+   * Longest gap one sample may stand for (default 30 s): past it a GPU counts as unseen, as when
+   * it vanished. Fixed per query rather than read from the data, so that adjacent windows add up.
+   * Twice the scrape interval is right.
+   */
+  maxSampleGapMs?: number;
   /** Only the GPUs this accepts (before grouping), e.g. those of the racks an org may see. */
   keep?: (gpuIndex: number) => boolean;
 }
@@ -118,7 +124,7 @@ export function computeKpis(
   const figuresOf = (index: number): GpuFigures => {
     let f = figures.get(index);
     if (!f) {
-      f = gpuFigures(reader, graph.at(index).id, startMs, endMs);
+      f = gpuFigures(reader, graph.at(index).id, startMs, endMs, query.maxSampleGapMs ?? 30_000);
       figures.set(index, f);
     }
     return f;
@@ -169,39 +175,50 @@ export function computeKpis(
 }
 
 /**
- * How far before a window the engine looks for the sample an interval starts from: an interval
- * that straddles the window's start counts in part, so that adjacent windows add up exactly.
- * Prometheus's default lookback.
+ * How far either side of a window the engine looks for the samples that bound an interval: an
+ * interval that straddles an edge counts in part, so that adjacent windows add up exactly; a
+ * longer gap counts as unseen. Prometheus's default lookback.
  */
 const LOOKBACK_MS = 5 * 60_000;
 
-function gpuFigures(reader: KpiReader, gpuId: string, startMs: number, endMs: number): GpuFigures {
+function gpuFigures(
+  reader: KpiReader,
+  gpuId: string,
+  startMs: number,
+  endMs: number,
+  maxGapMs: number,
+): GpuFigures {
   const energyRefs = reader.find(METRICS.gpuEnergyMillijoules, gpuId);
   let energyJoules = 0;
   if (energyRefs.length > 0)
     for (const ref of energyRefs) energyJoules += reader.counterDelta(ref, startMs, endMs) / 1000;
   else
     for (const ref of reader.find(METRICS.gpuPowerWatts, gpuId))
-      energyJoules += integrate(reader.range(ref, startMs - LOOKBACK_MS, endMs), startMs, endMs);
+      energyJoules += integrate(
+        reader.range(ref, startMs - LOOKBACK_MS, endMs + LOOKBACK_MS),
+        startMs,
+        endMs,
+      );
   // Seen and usable time from the utilization series: each sample stands for the time since the
-  // previous one (at most two scrape gaps, so a GPU that vanished is not counted through its gap),
+  // previous one (at most maxGapMs, so a GPU that vanished is not counted through its gap),
   // clipped to the window.
   let seenSeconds = 0;
   let usableSeconds = 0;
   const util = reader.find(METRICS.gpuUtilPercent, gpuId)[0];
   if (util !== undefined) {
-    const u = reader.range(util, startMs - LOOKBACK_MS, endMs);
+    // One sample either side of the window: the intervals straddling its edges count in part.
+    const u = reader.range(util, startMs - LOOKBACK_MS, endMs + LOOKBACK_MS);
     const xidRef = reader.find(METRICS.gpuXid, gpuId)[0];
-    const xid = xidRef === undefined ? undefined : reader.range(xidRef, startMs - LOOKBACK_MS, endMs);
+    const xid =
+      xidRef === undefined ? undefined : reader.range(xidRef, startMs - LOOKBACK_MS, endMs + LOOKBACK_MS);
     const ts = u.timestampsMs;
     let x = 0;
-    let gap = Number.POSITIVE_INFINITY;
-    for (let i = 1; i < ts.length; i++) gap = Math.min(gap, ts[i]! - ts[i - 1]!);
     for (let i = 1; i < ts.length; i++) {
       const full = ts[i]! - ts[i - 1]!;
       const inside = Math.min(ts[i]!, endMs) - Math.max(ts[i - 1]!, startMs);
-      if (inside <= 0) continue;
-      const dt = (Math.min(full, 2 * gap) * (inside / full)) / 1000;
+      // A gap longer than the lookback counts as unseen in every window that holds part of it.
+      if (inside <= 0 || full > LOOKBACK_MS) continue;
+      const dt = (Math.min(full, maxGapMs) * (inside / full)) / 1000;
       seenSeconds += dt;
       while (xid && x + 1 < xid.timestampsMs.length && xid.timestampsMs[x + 1]! <= ts[i]!) x++;
       const healthy = !xid || xid.values.length === 0 || xid.values[x] === 0;
@@ -229,7 +246,8 @@ function integrate(
   const ts = r.timestampsMs;
   for (let i = 1; i < ts.length; i++) {
     const inside = Math.min(ts[i]!, endMs) - Math.max(ts[i - 1]!, startMs);
-    if (inside > 0) joules += ((r.values[i]! + r.values[i - 1]!) / 2) * (inside / 1000);
+    if (inside > 0 && ts[i]! - ts[i - 1]! <= LOOKBACK_MS)
+      joules += ((r.values[i]! + r.values[i - 1]!) / 2) * (inside / 1000);
   }
   return joules;
 }

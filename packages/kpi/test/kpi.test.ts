@@ -154,4 +154,47 @@ describe("the KPI engine", () => {
       undefined,
     );
   });
+
+  it("adds up over adjacent windows: minutes sum to the hour, gaps and all", () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let trial = 0; trial < 40; trial++) {
+      const s = createSeriesStore();
+      const util = s.getOrCreate({ __name__: "DCGM_FI_DEV_GPU_UTIL", entity: "gpu:r01-dgx1/0" });
+      const power = s.getOrCreate({ __name__: "DCGM_FI_DEV_POWER_USAGE", entity: "gpu:r01-dgx1/0" });
+      let t = T0 + Math.floor(rand() * 60_000);
+      const first = t;
+      for (let i = 0; i < 150; i++) {
+        s.append(util, t, 50);
+        s.append(power, t, 300 + (i % 7));
+        // Mostly scrape-like gaps, now and then one longer than the lookback (a vanished GPU).
+        t += 1 + Math.floor(rand() * (i % 40 === 0 ? 400_000 : 30_000));
+      }
+      const at = (a: number, b: number) =>
+        computeKpis(lab.graph, reader(s), [], {
+          by: "gpu",
+          startMs: a,
+          endMs: b,
+          maxSampleGapMs: 20_000,
+        }).find((r) => r.key === "gpu:r01-dgx1/0")!;
+      const m0 = Math.floor(first / 60_000) * 60_000;
+      const end = Math.ceil(t / 60_000) * 60_000;
+      let seen = 0;
+      let joules = 0;
+      for (let m = m0; m < end; m += 60_000) {
+        const r = at(m, m + 60_000);
+        seen += r.gpuSeconds;
+        joules += r.energyJoules;
+      }
+      const whole = at(m0, end);
+      assert.ok(Math.abs(seen - whole.gpuSeconds) < 1e-6, `trial ${trial}: ${seen} vs ${whole.gpuSeconds}`);
+      assert.ok(
+        Math.abs(joules - whole.energyJoules) < 1e-6,
+        `trial ${trial}: ${joules} vs ${whole.energyJoules}`,
+      );
+    }
+  });
 });
