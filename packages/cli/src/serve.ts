@@ -88,10 +88,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
     );
   }
 
-  // The last line of the banner: whoever waits for it may signal the process from then on.
-  console.log(`API description: ${address}/openapi.json`);
-
-  await new Promise<void>((done) => {
+  // Signals are handled before the banner's last line is written: whoever waits for that line
+  // may signal the process at once (a pipe write can wake the reader before the next statement).
+  const stopped = new Promise<void>((done) => {
     const stop = (): void => {
       telemetry
         .stop()
@@ -102,4 +101,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  console.log(`API description: ${address}/openapi.json`);
+  await stopped;
 }

@@ -26,6 +26,14 @@ export async function runSim(o: SimCommandOptions): Promise<void> {
     ...(o.syslog ? { syslogTarget: o.syslog } : {}),
     ...(o.syslogFormat ? { syslogFormat: o.syslogFormat } : {}),
   });
+  // Signals are handled before the banner is written: whoever waits for it may signal at once.
+  const stopped = new Promise<void>((done) => {
+    const stop = (): void => {
+      sim.stop().finally(done);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
   console.log(
     `Flightdeck twin of ${o.factory} listening on ${sim.url} (seed ${o.seed}, ${o.speed}× real time)`,
   );
@@ -36,11 +44,5 @@ export async function runSim(o: SimCommandOptions): Promise<void> {
     console.log(`  vLLM: ${sim.url}/inference/SERVER/metrics   training: ${sim.url}/jobs/JOB/metrics`);
   if (o.targetsFile) console.log(`  Prometheus file_sd targets: ${o.targetsFile}`);
   if (o.syslog) console.log(`  kernel log (syslog ${o.syslogFormat ?? "rfc5424"}) to ${o.syslog}`);
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      sim.stop().finally(done);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await stopped;
 }
