@@ -494,13 +494,15 @@ describe("remote-write client against a scripted receiver", () => {
 
   it("retries a request that times out", async () => {
     const rx = await scriptedReceiver([0, 204]);
-    const writer = createRemoteWriter({ url: rx.url, batchSize: 2, timeoutMs: 100, ...fast });
+    // A second, not less: on a loaded machine a shorter deadline can pass before the receiver has
+    // read the first request at all, and the test would then be about that instead.
+    const writer = createRemoteWriter({ url: rx.url, batchSize: 2, timeoutMs: 1000, ...fast });
     writer.write([series("m", 2)]);
     await writer.close();
     await rx.close();
     assert.equal(rx.received.length, 2);
     assert.equal(writer.stats().sentSamples, 2);
-    assert.match(writer.stats().lastError ?? "", /timed out after 100 ms/);
+    assert.match(writer.stats().lastError ?? "", /timed out after 1000 ms/);
   });
 
   it("splits the queue into batches of batchSize, in order, one TimeSeries per series", async () => {
