@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: every benchmark, printed as a table (or `--json`: one object a line with
- * bench, metric, value, unit, target). `--only model|sim|parser|series|ingest|api` runs one group.
+ * bench, metric, value, unit, target). `--only model|sim|parser|series|ingest|power|api` runs one group.
  */
 import { benchApi } from "./api.ts";
 import { type Row, report } from "./lib.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchModelLoad, benchModelQueries } from "./model.ts";
 import { benchParser } from "./parser.ts";
+import { benchPower } from "./power.ts";
 import { benchSeries } from "./series.ts";
 import { benchSim } from "./sim.ts";
 
@@ -23,5 +24,6 @@ if (!only || only === "sim") rows.push(...benchSim());
 if (!only || only === "parser") rows.push(...benchParser());
 if (!only || only === "series") rows.push(...benchSeries());
 if (!only || only === "ingest") rows.push(...(await benchIngest()));
+if (!only || only === "power") rows.push(...benchPower());
 if (!only || only === "api") rows.push(...(await benchApi()));
 report(rows, json);
