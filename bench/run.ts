@@ -3,8 +3,8 @@
  * bench, metric, value, unit, target). `--only model|sim|parser|series|ingest|power|api` runs one group.
  */
 import { benchApi } from "./api.ts";
-import { type Row, report } from "./lib.ts";
 import { benchIngest } from "./ingest.ts";
+import { type Row, report } from "./lib.ts";
 import { benchModelLoad, benchModelQueries } from "./model.ts";
 import { benchParser } from "./parser.ts";
 import { benchPower } from "./power.ts";
