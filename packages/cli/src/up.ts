@@ -44,10 +44,26 @@ export async function up(o: UpOptions): Promise<void> {
     twin.once("exit", (code, signal) => {
       if (signal !== "SIGTERM") console.error(`the twin stopped (${signal ?? `exit ${code}`})`);
     });
+    // The control plane starts reading at once: let the twin answer first, so that its first
+    // scrapes find a factory rather than refused connections.
+    await twinReady(`http://${o.host}:${o.twinPort}/healthz`, twin);
   }
   try {
     await serve(o);
   } finally {
     if (twin && twin.exitCode === null) twin.kill("SIGTERM");
+  }
+}
+
+/** Resolves once the twin answers `url`, or after 60 s, or when it exits (serve starts anyway). */
+async function twinReady(url: string, twin: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && twin.exitCode === null) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
