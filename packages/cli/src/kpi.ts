@@ -70,10 +70,12 @@ export async function topCommand(
 ): Promise<void> {
   const token = resolveToken(opts);
   const base = opts.server.endsWith("/") ? opts.server : `${opts.server}/`;
-  const url = new URL(
-    `v1/kpi/stream?by=${by}&windowSeconds=${windowSeconds}&intervalSeconds=${intervalSeconds}`,
-    base,
-  );
+  const q = new URLSearchParams({
+    by,
+    windowSeconds: String(windowSeconds),
+    intervalSeconds: String(intervalSeconds),
+  });
+  const url = new URL(`v1/kpi/stream?${q}`, base);
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
   let res: Response;
