@@ -78,6 +78,11 @@ export async function topCommand(
   const url = new URL(`v1/kpi/stream?${q}`, base);
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
+  // A reader that went away (`flightdeck top | head`) ends the stream, quietly.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") abort.abort();
+    else throw err;
+  });
   let res: Response;
   try {
     res = await fetch(url, {
