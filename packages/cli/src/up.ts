@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { loadFactoryFile } from "@flightdeck/model";
 import { DEFAULT_FACTORY, type ServeOptions, serve } from "./serve.ts";
 
 /** The scenario the lab twin runs: both orgs training and serving. */
@@ -35,9 +36,8 @@ export async function up(o: UpOptions): Promise<void> {
         String(o.twinPort),
         "--host",
         o.host,
-        // The lab factory's endpoints name udp/5514 for the kernel log.
-        "--syslog",
-        "udp://127.0.0.1:5514",
+        // The kernel log goes where the factory's endpoints say the control plane receives it.
+        ...syslogArgs(o.factory ?? DEFAULT_FACTORY),
       ],
       { stdio: ["ignore", "inherit", "inherit"] },
     );
@@ -66,4 +66,13 @@ async function twinReady(url: string, twin: ChildProcess): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** `--syslog udp://HOST:PORT` for the twin, from the factory's endpoints section (none without one). */
+function syslogArgs(factoryFile: string): string[] {
+  const syslog = loadFactoryFile(factoryFile).build?.endpoints.syslog;
+  if (!syslog) return [];
+  if (syslog.udpPort !== undefined) return ["--syslog", `udp://${syslog.host}:${syslog.udpPort}`];
+  if (syslog.tcpPort !== undefined) return ["--syslog", `tcp://${syslog.host}:${syslog.tcpPort}`];
+  return [];
 }
