@@ -18,19 +18,21 @@ import { GIGAWATT } from "./model.ts";
  */
 export function gigawattJobs(build: BuildResult, tree: BudgetTree): Job[] {
   const random = rng(7);
-  const byRack = new Map<string, string[]>();
-  for (const g of tree.gpus) {
+  const byRack = new Map<string, number[]>();
+  tree.gpus.forEach((g, i) => {
     const node = build.graph.get(g.id)!.parent;
     const rack = build.graph.enclosing(node, "rack")!.name;
     const list = byRack.get(rack) ?? [];
     if (list.length === 0) byRack.set(rack, list);
-    list.push(g.id);
-  }
+    list.push(i);
+  });
   const jobs: Job[] = [];
-  const training = (id: string, gpus: string[], priority: number) =>
+  // Jobs carry their GPUs' indexes too, as a scheduler that holds the tree would.
+  const ids = (indices: number[]) => ({ gpus: indices.map((i) => tree.gpus[i]!.id), gpuIndices: indices });
+  const training = (id: string, gpus: number[], priority: number) =>
     jobs.push({
       id,
-      gpus,
+      ...ids(gpus),
       tokensPerSecond: gpus.length * (800 + random() * 400),
       curve: computeBoundCurve(4 + random() * 2, 0.1 + random() * 0.17),
       priority,
@@ -49,7 +51,7 @@ export function gigawattJobs(build: BuildResult, tree: BudgetTree): Job[] {
       for (let k = 0; k < gpus.length; k += 4)
         jobs.push({
           id: `replica:${name}/${k / 4}`,
-          gpus: gpus.slice(k, k + 4),
+          ...ids(gpus.slice(k, k + 4)),
           tokensPerSecond: 4 * (1500 + random() * 1000),
           curve: random() < 1 / 3 ? computeBoundCurve() : decodeCurve(0.25 + random() * 0.2, 0.02),
           priority: 0,

@@ -33,8 +33,8 @@
  * budgets, which is laminar, and its optimum is feasible for the full problem.
  */
 import type { ThroughputCurve } from "./curves.ts";
-import { PowerError } from "./errors.ts";
 import { JobHeap } from "./heap.ts";
+import { EPS, type Prepared, prepare } from "./prepare.ts";
 
 /** A GPU: its settable cap range and its deepest budget (-1: none above it). */
 export interface GpuSlot {
@@ -57,6 +57,11 @@ export interface Job {
   readonly id: string;
   /** GPU ids; each GPU belongs to at most one job. */
   readonly gpus: readonly string[];
+  /**
+   * The same GPUs as indexes into `AllocationInput.gpus`, in the same order: when given, the
+   * allocator reads them instead of looking up every id (each must still name its GPU).
+   */
+  readonly gpuIndices?: ArrayLike<number>;
   /** The whole job's tokens/s with every GPU at its maximum cap (its weight). */
   readonly tokensPerSecond: number;
   /** Relative throughput at cap / max cap; concave and nondecreasing. */
@@ -69,6 +74,11 @@ export interface AllocationInput {
   readonly gpus: readonly GpuSlot[];
   readonly budgets: readonly BudgetLimit[];
   readonly jobs: readonly Job[];
+  /**
+   * GPU id → index in `gpus` (`BudgetTree.gpuIndex`); built on each call when absent. Passing
+   * the tree's saves hashing every GPU id again on each allocation.
+   */
+  readonly gpuIndex?: ReadonlyMap<string, number>;
   /** The step of a job's total power in watts (default 1). */
   readonly stepWatts?: number;
 }
@@ -115,9 +125,6 @@ export interface Allocation {
   readonly exact: boolean;
 }
 
-/** Tolerance of room checks, in steps: shares of split jobs are fractions. */
-const EPS = 1e-9;
-
 /** Allocates caps; throws `PowerError` (`bad-job`, `budget-below-minimum`) for bad input. */
 export function allocate(input: AllocationInput, options: AllocateOptions = {}): Allocation {
   const p = prepare(input);
@@ -137,147 +144,10 @@ export function allocate(input: AllocationInput, options: AllocateOptions = {}):
   return result(input, p, run, splitRefused || run.splitRefused);
 }
 
-/** Jobs and budgets as flat arrays; every budget's room in steps once floors are paid. */
-interface Prepared {
-  step: number;
-  jobs: readonly Job[];
-  gpuCount: Int32Array;
-  floorWatts: Float64Array;
-  maxWatts: Float64Array;
-  /** Most steps each job can take. */
-  limit: Float64Array;
-  priority: Float64Array;
-  /** Job j's budgets are pathBudget[pathStart[j] … pathStart[j+1]), deepest first. */
-  pathStart: Int32Array;
-  pathBudget: Int32Array;
-  /** The fraction of job j's GPUs under that budget (1 unless the job is split). */
-  pathShare: Float64Array;
-  /** Budgets that hold part of some job. */
-  partial: Uint8Array;
-  /** Room of each budget in steps. */
-  room: Float64Array;
-  baseWatts: Float64Array;
-  jobOfGpu: Int32Array;
-  totalSteps: number;
-}
-
-function prepare(input: AllocationInput): Prepared {
-  const step = input.stepWatts ?? 1;
-  if (!(step > 0)) throw new PowerError("bad-job", `stepWatts must be positive, not ${step}`);
-  const { gpus, budgets, jobs } = input;
-  checkTree(input);
-  const slot = new Map<string, number>(gpus.map((g, i) => [g.id, i]));
-  const jobOfGpu = new Int32Array(gpus.length).fill(-1);
-  const n = jobs.length;
-  const gpuCount = new Int32Array(n);
-  const floorWatts = new Float64Array(n);
-  const maxWatts = new Float64Array(n);
-  const limit = new Float64Array(n);
-  const priority = new Float64Array(n);
-  const pathStart = new Int32Array(n + 1);
-  const pathBudget: number[] = [];
-  const pathShare: number[] = [];
-  const partial = new Uint8Array(budgets.length);
-  const seen = new Int32Array(budgets.length).fill(-1);
-  const countAt = new Int32Array(budgets.length);
-  let totalSteps = 0;
-  jobs.forEach((job, j) => {
-    if (job.gpus.length === 0) throw new PowerError("bad-job", `job ${job.id} has no GPUs`);
-    let lo = 0;
-    let hi = Number.POSITIVE_INFINITY;
-    const start = pathBudget.length;
-    for (const id of job.gpus) {
-      const i = slot.get(id);
-      if (i === undefined) throw new PowerError("bad-job", `job ${job.id}: no GPU ${id}`);
-      if (jobOfGpu[i]! >= 0)
-        throw new PowerError("bad-job", `job ${job.id}: ${id} is already in job ${jobs[jobOfGpu[i]!]!.id}`);
-      jobOfGpu[i] = j;
-      const g = gpus[i]!;
-      lo = Math.max(lo, g.minWatts);
-      hi = Math.min(hi, g.maxWatts);
-      for (let b = g.budget; b >= 0; b = budgets[b]!.parent) {
-        if (seen[b] !== j) {
-          seen[b] = j;
-          countAt[b] = 0;
-          pathBudget.push(b);
-        }
-        countAt[b]!++;
-      }
-    }
-    if (!(lo <= hi) || !(job.tokensPerSecond >= 0))
-      throw new PowerError(
-        "bad-job",
-        `job ${job.id}: its GPUs share no cap range (${lo}–${hi} W) or its weight is negative`,
-      );
-    const g = job.gpus.length;
-    for (let k = start; k < pathBudget.length; k++) {
-      const share = countAt[pathBudget[k]!]! / g;
-      pathShare.push(share);
-      if (share < 1) partial[pathBudget[k]!] = 1;
-    }
-    pathStart[j + 1] = pathBudget.length;
-    gpuCount[j] = g;
-    floorWatts[j] = lo;
-    maxWatts[j] = hi;
-    limit[j] = Math.floor((g * (hi - lo)) / step + EPS);
-    priority[j] = job.priority ?? 0;
-    totalSteps += limit[j]!;
-  });
-
-  // Every GPU pays its floor first: its job's floor, or its own minimum when idle.
-  const baseWatts = new Float64Array(budgets.length);
-  gpus.forEach((g, i) => {
-    const j = jobOfGpu[i]!;
-    const w = j >= 0 ? floorWatts[j]! : g.minWatts;
-    for (let b = g.budget; b >= 0; b = budgets[b]!.parent) baseWatts[b]! += w;
-  });
-  const room = new Float64Array(budgets.length);
-  budgets.forEach((b, k) => {
-    const free = b.watts - baseWatts[k]!;
-    if (free < -1e-6)
-      throw new PowerError(
-        "budget-below-minimum",
-        `budget ${b.id}: ${b.watts.toFixed(0)} W is below the ${baseWatts[k]!.toFixed(0)} W its GPUs draw at their minimum caps`,
-      );
-    room[k] = Math.max(0, free) / step;
-  });
-  return {
-    step,
-    jobs,
-    gpuCount,
-    floorWatts,
-    maxWatts,
-    limit,
-    priority,
-    pathStart,
-    pathBudget: Int32Array.from(pathBudget),
-    pathShare: Float64Array.from(pathShare),
-    partial,
-    room,
-    baseWatts,
-    jobOfGpu,
-    totalSteps,
-  };
-}
-
-/** Every parent and GPU budget names a listed budget, and walking up always ends. */
-function checkTree({ gpus, budgets }: AllocationInput): void {
-  const known = (b: number) => Number.isInteger(b) && b >= -1 && b < budgets.length;
-  budgets.forEach((b, k) => {
-    let depth = 0;
-    for (let a = k; a >= 0; a = budgets[a]!.parent) {
-      if (!known(budgets[a]!.parent) || ++depth > budgets.length)
-        throw new PowerError("bad-budget", `budget ${b.id}: its parents are not a tree`);
-    }
-  });
-  for (const g of gpus)
-    if (!known(g.budget)) throw new PowerError("bad-budget", `${g.id}: no budget ${g.budget}`);
-}
-
 /** Job j's tokens/s after `y` steps. */
 function value(p: Prepared, j: number, y: number): number {
   const cap = p.floorWatts[j]! + (y * p.step) / p.gpuCount[j]!;
-  return p.jobs[j]!.tokensPerSecond * p.jobs[j]!.curve(cap / p.maxWatts[j]!);
+  return p.weight[j]! * p.curve[j]!(cap / p.maxWatts[j]!);
 }
 
 interface Run {
@@ -300,15 +170,19 @@ function greedy(p: Prepared, lower: Float64Array, s: number): Run {
     for (let k = p.pathStart[j]!; k < p.pathStart[j + 1]!; k++)
       used[p.pathBudget[k]!]! += y[j]! * p.pathShare[k]!;
   const gain = new Float64Array(n);
+  // The value at y + 1, kept so that a single step costs one curve evaluation.
+  const next = new Float64Array(n);
   const blockedBy = new Int32Array(n).fill(-1);
-  const active: number[] = [];
+  const active = new Int32Array(n);
+  let count = 0;
   for (let j = 0; j < n; j++) {
     if (y[j]! >= p.limit[j]!) continue;
-    gain[j] = value(p, j, y[j]! + 1) - value(p, j, y[j]!);
-    if (gain[j]! > 0) active.push(j);
+    next[j] = value(p, j, y[j]! + 1);
+    gain[j] = next[j]! - value(p, j, y[j]!);
+    if (gain[j]! > 0) active[count++] = j;
   }
   const heap = new JobHeap(n, p.priority, gain);
-  heap.reset(active, active.length);
+  heap.reset(active, count);
   let splitRefused = false;
   while (heap.length > 0) {
     const j = heap.top();
@@ -341,7 +215,9 @@ function greedy(p: Prepared, lower: Float64Array, s: number): Run {
       heap.pop();
       continue;
     }
-    gain[j] = value(p, j, y[j]! + 1) - value(p, j, y[j]!);
+    const now = d === 1 ? next[j]! : value(p, j, y[j]!);
+    next[j] = value(p, j, y[j]! + 1);
+    gain[j] = next[j]! - now;
     if (gain[j]! > 0) heap.lowered();
     else heap.pop();
   }

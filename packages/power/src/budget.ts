@@ -69,6 +69,8 @@ export interface BudgetTree {
   readonly budgets: readonly Budget[];
   /** Every GPU of the factory with its cap range and deepest budget: the allocator's input. */
   readonly gpus: readonly GpuSlot[];
+  /** GPU id → index in `gpus`: pass it as `AllocationInput.gpuIndex`. */
+  readonly gpuIndex: ReadonlyMap<string, number>;
   /** Every GPU at its maximum cap plus every node's non-GPU draw. */
   readonly peakWatts: number;
 }
@@ -239,5 +241,7 @@ function assemble(
     gpus: direct[k]!,
     gpuCount: count[k]!,
   }));
-  return { budgets, gpus, peakWatts };
+  const gpuIndex = new Map<string, number>();
+  for (let i = 0; i < gpus.length; i++) gpuIndex.set(gpus[i]!.id, i);
+  return { budgets, gpus, gpuIndex, peakWatts };
 }
