@@ -28,7 +28,7 @@ import {
   type RedfishSnapshot,
 } from "../redfish/index.ts";
 import type { GroupRef, SeriesRef, SeriesStore } from "../series/index.ts";
-import { FetchError, fetchBounded } from "./fetch.ts";
+import { createHttpAgents, FetchError, fetchBounded } from "./fetch.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { discoverTargets, staticTargets, type Target } from "./targets.ts";
 
@@ -145,7 +145,8 @@ export function createCollector(options: CollectorOptions): Collector {
   const { graph, catalog, endpoints, store } = options;
   const runtimes = new Map<string, TargetRuntime>();
   const gpuByBus = new Map<string, string>();
-  const fetchOptions = { timeoutMs: 5000, maxBodyBytes: endpoints.maxBodyBytes };
+  const agents = createHttpAgents();
+  const fetchOptions = { timeoutMs: 5000, maxBodyBytes: endpoints.maxBodyBytes, agents };
   let discovered: Target[] = [];
   let discoveryTimer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -380,6 +381,7 @@ export function createCollector(options: CollectorOptions): Collector {
       clearInterval(discoveryTimer);
       scheduler.stop();
       for (const rt of runtimes.values()) rt.redfish?.client.close();
+      agents.destroy();
     },
     async collectOnce() {
       await refreshDiscovery();

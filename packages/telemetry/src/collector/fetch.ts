@@ -25,6 +25,8 @@ export interface FetchOptions {
   /** Sent as `Accept`. */
   accept?: string;
   headers?: Record<string, string>;
+  /** Connection pools to use (default: Node's global agents, no keep-alive). */
+  agents?: HttpAgents;
 }
 
 /** A body read within its limits. */
@@ -35,11 +37,32 @@ export interface Fetched {
   bytes: number;
 }
 
-/** Keep-alive agents shared by every read: connections to a target are reused between scrapes. */
-const agents = {
-  http: new HttpAgent({ keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 1024, scheduling: "lifo" }),
-  https: new HttpsAgent({ keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 1024, scheduling: "lifo" }),
-};
+/** Keep-alive connection pools for one collector: connections to a target are reused between reads. */
+export interface HttpAgents {
+  http: HttpAgent;
+  https: HttpsAgent;
+  /** Closes every pooled connection (the collector stops). */
+  destroy(): void;
+}
+
+export function createHttpAgents(): HttpAgents {
+  const options = {
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxFreeSockets: 1024,
+    scheduling: "lifo" as const,
+  };
+  const http = new HttpAgent(options);
+  const https = new HttpsAgent(options);
+  return {
+    http,
+    https,
+    destroy() {
+      http.destroy();
+      https.destroy();
+    },
+  };
+}
 
 /**
  * GETs `url`: fails on a non-2xx status, a body larger than `maxBodyBytes` (stopped as soon as
@@ -71,7 +94,7 @@ export function fetchBounded(url: string, options: FetchOptions): Promise<Fetche
       parsed,
       {
         method: "GET",
-        agent: https ? agents.https : agents.http,
+        ...(options.agents ? { agent: https ? options.agents.https : options.agents.http } : {}),
         headers: { ...(options.accept ? { accept: options.accept } : {}), ...options.headers },
       },
       (res: IncomingMessage) => {
