@@ -422,6 +422,13 @@ function finish(engine: JobEngine, state: FactoryState, job: JobRuntime): void {
     state.workload.kind[g] = WORK_IDLE;
     state.workload.computeShare[g] = 0;
     state.gpu.utilization[g] = 0;
+    setGpuProfile(state, g, PROFILE_MAX_P);
+  }
+  // The replicas' processes are gone: their pages answer 404 and their queues are dropped.
+  for (const r of job.replicas) {
+    engine.replicasByName.delete(r.name);
+    r.waiting = [];
+    r.running = [];
   }
 }
 
