@@ -220,7 +220,6 @@ export function createCollector(options: CollectorOptions): Collector {
     status.scrapes++;
     status.lastScrapeMs = startMs;
     status.lastDurationMs = durationMs;
-    status.samples = refs.length;
     if (error !== undefined) {
       status.lastError = error;
       options.onTargetError?.(rt.target, error);
@@ -236,7 +235,8 @@ export function createCollector(options: CollectorOptions): Collector {
     rt.lastRefs = seen;
     refs.push(rt.meta.up, rt.meta.duration, rt.meta.samples);
     values.push(up ? 1 : 0, durationMs / 1000, seen.size);
-    store.appendBatch(rt.group, startMs, refs, values);
+    // What the store took, not what the page had: a refused batch (the clock stepped back) shows.
+    status.samples = Math.max(0, store.appendBatch(rt.group, startMs, refs, values) - 3);
     options.onBatch?.(startMs, refs, values, stale);
   }
 
