@@ -33,8 +33,8 @@
  * budgets, which is laminar, and its optimum is feasible for the full problem.
  */
 import type { ThroughputCurve } from "./curves.ts";
-import { JobHeap } from "./heap.ts";
-import { EPS, type Prepared, prepare } from "./prepare.ts";
+import { greedy, newMemo, type Run, value } from "./greedy.ts";
+import { type Prepared, prepare } from "./prepare.ts";
 
 /** A GPU: its settable cap range and its deepest budget (-1: none above it). */
 export interface GpuSlot {
@@ -129,99 +129,25 @@ export interface Allocation {
 export function allocate(input: AllocationInput, options: AllocateOptions = {}): Allocation {
   const p = prepare(input);
   const lower = new Float64Array(p.jobs.length);
+  const memo = newMemo(p.jobs.length);
   let splitRefused = false;
   if (options.scaling !== false) {
     // Start near the mean steps a job can take, so the first round is about n heap moves.
     let s = 1;
     while (s * 4 * p.jobs.length < p.totalSteps) s *= 2;
     for (; s > 1; s /= 2) {
-      const run = greedy(p, lower, s);
+      const run = greedy(p, lower, s, memo);
       splitRefused ||= run.splitRefused;
-      for (let j = 0; j < lower.length; j++) lower[j] = Math.max(lower[j]!, run.y[j]! - s);
+      raise(lower, run.y, s);
     }
   }
-  const run = greedy(p, lower, 1);
+  const run = greedy(p, lower, 1, memo);
   return result(input, p, run, splitRefused || run.splitRefused);
 }
 
-/** Job j's tokens/s after `y` steps. */
-function value(p: Prepared, j: number, y: number): number {
-  const cap = p.floorWatts[j]! + (y * p.step) / p.gpuCount[j]!;
-  return p.weight[j]! * p.curve[j]!(cap / p.maxWatts[j]!);
-}
-
-interface Run {
-  y: Float64Array;
-  blockedBy: Int32Array;
-  used: Float64Array;
-  /** A budget that holds part of a job refused a step. */
-  splitRefused: boolean;
-}
-
-/**
- * Greedy from `lower` in steps of `s` (Hochbaum's greedy(s)): the job with the best next
- * single-step gain takes s steps, or what still fits and then leaves.
- */
-function greedy(p: Prepared, lower: Float64Array, s: number): Run {
-  const n = p.jobs.length;
-  const y = Float64Array.from(lower);
-  const used = new Float64Array(p.room.length);
-  for (let j = 0; j < n; j++)
-    for (let k = p.pathStart[j]!; k < p.pathStart[j + 1]!; k++)
-      used[p.pathBudget[k]!]! += y[j]! * p.pathShare[k]!;
-  const gain = new Float64Array(n);
-  // The value at y + 1, kept so that a single step costs one curve evaluation.
-  const next = new Float64Array(n);
-  const blockedBy = new Int32Array(n).fill(-1);
-  const active = new Int32Array(n);
-  let count = 0;
-  for (let j = 0; j < n; j++) {
-    if (y[j]! >= p.limit[j]!) continue;
-    next[j] = value(p, j, y[j]! + 1);
-    gain[j] = next[j]! - value(p, j, y[j]!);
-    if (gain[j]! > 0) active[count++] = j;
-  }
-  const heap = new JobHeap(n, p.priority, gain);
-  heap.reset(active, count);
-  let splitRefused = false;
-  while (heap.length > 0) {
-    const j = heap.top();
-    let fits = p.limit[j]! - y[j]!;
-    let tightest = -1;
-    for (let k = p.pathStart[j]!; k < p.pathStart[j + 1]!; k++) {
-      const b = p.pathBudget[k]!;
-      const steps = Math.floor((p.room[b]! - used[b]!) / p.pathShare[k]! + EPS);
-      if (steps < fits) {
-        fits = steps;
-        tightest = b;
-      }
-    }
-    if (fits < 1) {
-      blockedBy[j] = tightest;
-      if (p.partial[tightest]) splitRefused = true;
-      heap.pop();
-      continue;
-    }
-    const d = Math.min(s, fits);
-    y[j]! += d;
-    for (let k = p.pathStart[j]!; k < p.pathStart[j + 1]!; k++)
-      used[p.pathBudget[k]!]! += d * p.pathShare[k]!;
-    if (d < s || y[j]! >= p.limit[j]!) {
-      // Limited by a budget (it leaves, as in greedy(s)) or at its maximum.
-      if (d < s && tightest >= 0) {
-        blockedBy[j] = tightest;
-        if (p.partial[tightest]) splitRefused = true;
-      }
-      heap.pop();
-      continue;
-    }
-    const now = d === 1 ? next[j]! : value(p, j, y[j]!);
-    next[j] = value(p, j, y[j]! + 1);
-    gain[j] = next[j]! - now;
-    if (gain[j]! > 0) heap.lowered();
-    else heap.pop();
-  }
-  return { y, blockedBy, used, splitRefused };
+/** The next round's lower bound: y − s where that is higher. */
+function raise(lower: Float64Array, y: Float64Array, s: number): void {
+  for (let j = 0; j < lower.length; j++) lower[j] = Math.max(lower[j]!, y[j]! - s);
 }
 
 function result(input: AllocationInput, p: Prepared, run: Run, splitRefused: boolean): Allocation {

@@ -22,6 +22,8 @@ export interface Prepared {
   /** Most steps each job can take. */
   limit: Float64Array;
   priority: Float64Array;
+  /** Job numbers of each priority class, highest priority first, each in job order. */
+  classes: Int32Array[];
   /** Job j's budgets are pathBudget[pathStart[j] … pathStart[j+1]), deepest first. */
   pathStart: Int32Array;
   pathBudget: Int32Array;
@@ -168,6 +170,7 @@ export function prepare(input: AllocationInput): Prepared {
     maxWatts,
     limit,
     priority,
+    classes: byPriority(priority),
     pathStart,
     pathBudget: pathBudget.slice(0, size),
     pathShare: pathShare.slice(0, size),
@@ -177,6 +180,16 @@ export function prepare(input: AllocationInput): Prepared {
     jobOfGpu,
     totalSteps,
   };
+}
+
+function byPriority(priority: Float64Array): Int32Array[] {
+  const members = new Map<number, number[]>();
+  for (let j = 0; j < priority.length; j++) {
+    const list = members.get(priority[j]!);
+    if (list) list.push(j);
+    else members.set(priority[j]!, [j]);
+  }
+  return [...members].sort((a, b) => b[0] - a[0]).map(([, jobs]) => Int32Array.from(jobs));
 }
 
 function indexOf(gpus: AllocationInput["gpus"]): Map<string, number> {
