@@ -21,16 +21,9 @@ import {
   type VllmServerStats,
 } from "./exporters/vllm.ts";
 import { extenderPlacer } from "./extender.ts";
+import { KV_BLOCK_TOKENS } from "./inference.ts";
 import { createJobService } from "./job-service.ts";
-import {
-  accountEnergy,
-  createJobEngine,
-  firstFit,
-  type JobEngine,
-  KV_BLOCK_TOKENS,
-  type Replica,
-  stepJobs,
-} from "./jobs.ts";
+import { accountEnergy, createJobEngine, firstFit, type JobEngine, type Replica, stepJobs } from "./jobs.ts";
 import { tick } from "./physics.ts";
 import { createRedfishService } from "./redfish/index.ts";
 import { loadScenarioFile, type Scenario } from "./scenario.ts";
