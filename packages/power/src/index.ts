@@ -23,3 +23,24 @@ export {
 } from "./budget.ts";
 export { computeBoundCurve, decodeCurve, type ThroughputCurve } from "./curves.ts";
 export { PowerError, type PowerErrorCode } from "./errors.ts";
+export {
+  applyProfile,
+  applyProfiles,
+  builtinProfileName,
+  builtinProfiles,
+  type CustomProfileInput,
+  definePolicy,
+  defineProfile,
+  MAX_Q_CAP_FRACTION,
+  type PolicyJob,
+  type PowerProfile,
+  ProfileError,
+  type ProfileErrorCode,
+  type ProfileMode,
+  type ProfilePolicy,
+  type ProfileRule,
+  type Resolution,
+  resolveProfile,
+  type Sourced,
+  type WorkloadKind,
+} from "./profiles.ts";
