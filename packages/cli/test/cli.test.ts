@@ -308,6 +308,27 @@ describe("flightdeck serve", () => {
     assert.equal(ready.revision, 1);
   });
 
+  it("prints KPIs as one JSON object per group, and as a table", async () => {
+    // No twin answers here: the groups are there, with nothing measured yet.
+    const json = await client("kpi", "--by", "rack", "--json");
+    assert.equal(json.code, 0, json.stderr);
+    const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
+    assert.deepEqual(
+      rows.map((r) => r.key),
+      ["r01", "r02", "r03", "r04"],
+    );
+    for (const r of rows)
+      for (const field of ["tokens", "energyJoules", "tokensPerJoule", "gpuSeconds"])
+        assert.equal(typeof r[field], "number", `${field} in ${JSON.stringify(r)}`);
+    const text = await client("kpi", "--by", "org");
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^ORG +GPUS +TOKENS/);
+    assert.match(text.stdout, /\bacme +64\b/);
+    const bad = await client("kpi", "--by", "planet");
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /by/);
+  });
+
   it("applies the same lab as unchanged", async () => {
     const run = await client("apply", join(EXAMPLES, "lab.yaml"));
     assert.equal(run.code, 0, run.stderr);
