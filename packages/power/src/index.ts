@@ -44,3 +44,19 @@ export {
   type Sourced,
   type WorkloadKind,
 } from "./profiles.ts";
+export {
+  DEFAULT_SAFETY_CONFIG,
+  decideSafety,
+  initialSafetyState,
+  type SafetyAction,
+  type SafetyConfig,
+  type SafetyDecision,
+  type SafetyGpu,
+  type SafetyHold,
+  type SafetyLevel,
+  type SafetyLevelReport,
+  type SafetyObservation,
+  type SafetyReason,
+  type SafetyRule,
+  type SafetyState,
+} from "./safety.ts";
