@@ -178,6 +178,21 @@ describe("telemetry from the twin", () => {
     }
   });
 
+  it("gives every level of the power tree its metered draw and stranded power", async () => {
+    const { json } = await get<{
+      levels: { id: string; drawWatts: number | null; strandedWatts: number | null }[];
+    }>("/v1/kpi/stranded");
+    const last = truths.at(-1)!;
+    for (const level of json.levels) {
+      assert.notEqual(level.drawWatts, null, level.id);
+      assert.ok(
+        Math.abs(level.drawWatts! / last.power[level.id]! - 1) < 0.01,
+        `${level.id}: ${level.drawWatts}`,
+      );
+    }
+    assert.ok(json.levels.some((l) => l.id === "power:util-a"));
+  });
+
   it("attributes tokens to jobs and orgs", async () => {
     const jobs = (await get("/v1/kpi?by=job&windowSeconds=3600")).json.rows.map(
       (r: { key: string }) => r.key,

@@ -4,7 +4,13 @@
  * shelf) and from Prometheus HTTP service discovery (model servers and training jobs, which come
  * and go).
  */
-import { type Catalog, type EndpointsConfig, expandEndpoint, type FactoryGraph } from "@flightdeck/model";
+import {
+  type Catalog,
+  type Endpoint,
+  type EndpointsConfig,
+  expandEndpoint,
+  type FactoryGraph,
+} from "@flightdeck/model";
 import { type FetchOptions, fetchBounded } from "./fetch.ts";
 
 /** How a target speaks and what its data is about. */
@@ -25,49 +31,33 @@ export interface Target {
   labels: Record<string, string>;
 }
 
-/** Power device types read through a Redfish PDU or power shelf service. */
-const METERED_DEVICE_TYPES = new Set(["rackPdu", "powerShelf"]);
-
-/** The targets the endpoints section names for every GPU node and metered power device. */
+/** The targets the endpoints section names: per GPU node a dcgm page and a BMC, per power device a Redfish service. */
 export function staticTargets(graph: FactoryGraph, catalog: Catalog, endpoints: EndpointsConfig): Target[] {
   const out: Target[] = [];
-  const { gpuMetrics, bmc, pdu } = endpoints;
-  if (gpuMetrics || bmc)
+  const add = (kind: TargetKind, e: Endpoint | undefined, name: string, labels: Record<string, string>) => {
+    if (!e) return;
+    out.push({
+      id: `${kind}:${name}`,
+      kind,
+      url: expandEndpoint(e.url, kind === "pdu" ? { device: name } : { node: name }),
+      intervalMs: e.intervalSeconds * 1000,
+      timeoutMs: e.timeoutSeconds * 1000,
+      labels,
+    });
+  };
+  const rackOf = (index: number) => graph.enclosing(index, "rack")?.name ?? "";
+  if (endpoints.gpuMetrics || endpoints.bmc)
     for (const node of graph.ofKind("node")) {
       const spec = catalog.nodes[node.type ?? ""];
       if (!spec || spec.gpus === 0) continue;
-      const labels = { node: node.name, rack: graph.enclosing(node.index, "rack")?.name ?? "" };
-      if (gpuMetrics)
-        out.push({
-          id: `dcgm:${node.name}`,
-          kind: "dcgm",
-          url: expandEndpoint(gpuMetrics.url, { node: node.name }),
-          intervalMs: gpuMetrics.intervalSeconds * 1000,
-          timeoutMs: gpuMetrics.timeoutSeconds * 1000,
-          labels,
-        });
-      if (bmc)
-        out.push({
-          id: `bmc:${node.name}`,
-          kind: "bmc",
-          url: expandEndpoint(bmc.url, { node: node.name }),
-          intervalMs: bmc.intervalSeconds * 1000,
-          timeoutMs: bmc.timeoutSeconds * 1000,
-          labels,
-        });
+      const labels = { node: node.name, rack: rackOf(node.index) };
+      add("dcgm", endpoints.gpuMetrics, node.name, labels);
+      add("bmc", endpoints.bmc, node.name, labels);
     }
-  if (pdu)
-    for (const device of graph.ofKind("power")) {
-      if (!METERED_DEVICE_TYPES.has(device.type ?? "")) continue;
-      out.push({
-        id: `pdu:${device.name}`,
-        kind: "pdu",
-        url: expandEndpoint(pdu.url, { device: device.name }),
-        intervalMs: pdu.intervalSeconds * 1000,
-        timeoutMs: pdu.timeoutSeconds * 1000,
-        labels: { device: device.name, rack: graph.enclosing(device.index, "rack")?.name ?? "" },
-      });
-    }
+  // Every level of the power tree, not only rack PDUs: stranded power needs each level's draw.
+  if (endpoints.pdu)
+    for (const device of graph.ofKind("power"))
+      add("pdu", endpoints.pdu, device.name, { device: device.name, rack: rackOf(device.index) });
   return out;
 }
 
