@@ -6,17 +6,14 @@
  * 10 s steps, a scrape after each — so the KPIs can be graded against the twin's ground truth.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createNetServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createServer, FactoryState, Telemetry } from "@flightdeck/api";
 import { loadScenarioFile, type RunningSim, startSim, type Truth, truthOf } from "@flightdeck/sim";
 import { openStore, type Store } from "@flightdeck/store";
 import type { FastifyInstance } from "fastify";
+import { startPrometheus, type TestPrometheus } from "../../../scripts/testing/prometheus.ts";
 
 const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 const LAB = root("examples/factories/lab.yaml");
@@ -29,9 +26,8 @@ let telemetry: Telemetry;
 let app: FastifyInstance;
 let token: string;
 const truths: Truth[] = [];
-let prometheus: ChildProcess | undefined;
+let prometheus: TestPrometheus | undefined;
 let promUrl = "";
-const promDir = mkdtempSync(join(tmpdir(), "fd-e2e-prom-"));
 
 interface Row {
   key: string;
@@ -54,47 +50,12 @@ async function step(seconds = 10): Promise<void> {
   truths.push(truthOf(sim.state, sim.engine));
 }
 
-/** A real Prometheus with its remote-write receiver on, scraping nothing. */
-async function startPrometheus(): Promise<void> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const s = createNetServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-  writeFileSync(join(promDir, "prometheus.yml"), "global:\n  scrape_interval: 1m\n");
-  prometheus = spawn(
-    "prometheus",
-    [
-      `--config.file=${join(promDir, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(promDir, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--web.enable-remote-write-receiver",
-      "--log.level=warn",
-    ],
-    { stdio: "ignore" },
-  );
-  prometheus.once("error", (err) =>
-    assert.fail(`the prometheus binary is needed (apt-get install prometheus): ${err.message}`),
-  );
-  promUrl = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    if (
-      await fetch(`${promUrl}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail("prometheus did not get ready");
-}
-
 before(async () => {
-  await startPrometheus();
+  // A real Prometheus with its remote-write receiver on, scraping nothing.
+  prometheus = await startPrometheus("global:\n  scrape_interval: 1m\n", [
+    "--web.enable-remote-write-receiver",
+  ]);
+  promUrl = prometheus.url;
   // The twin steps only when told: its timer would tick once in 10^6 s.
   const lab = (await import("@flightdeck/model")).loadFactoryFile(LAB).build!;
   sim = await startSim({
@@ -123,12 +84,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (prometheus && prometheus.exitCode === null) {
-    const exited = new Promise((r) => prometheus!.once("exit", r));
-    prometheus.kill("SIGTERM");
-    await exited;
-  }
-  rmSync(promDir, { recursive: true, force: true });
+  await prometheus?.stop();
   await telemetry?.stop();
   await app?.close();
   await store?.close();

@@ -5,32 +5,16 @@
  * it this test fails rather than skips, because CI installs it.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { startPrometheus, type TestPrometheus } from "../../../scripts/testing/prometheus.ts";
 import { type RunningSim, startSim } from "../src/index.ts";
 import { example, repoPath } from "./factories.ts";
 
 const lab = example("lab");
-const dir = mkdtempSync(join(tmpdir(), "sim-prometheus-"));
 let sim: RunningSim | undefined;
-let prometheus: ChildProcess | undefined;
+let prometheus: TestPrometheus | undefined;
 let api = "";
-let log = "";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function query<T>(path: string): Promise<T> {
   const res = await fetch(`${api}${path}`);
@@ -44,7 +28,8 @@ async function until<T>(what: string, seconds: number, probe: () => Promise<T | 
   for (;;) {
     const v = await probe().catch(() => undefined);
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; prometheus log:\n${log}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; prometheus log:\n${prometheus?.log()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -58,55 +43,25 @@ interface Target {
 
 describe("a real Prometheus scraping the twin", () => {
   before(async () => {
-    try {
-      execFileSync("prometheus", ["--version"], { stdio: "ignore" });
-    } catch (err) {
-      throw new Error(
-        `the prometheus binary is needed (apt-get install prometheus): ${(err as Error).message}`,
-      );
-    }
-    const targets = join(dir, "targets.json");
+    prometheus = await startPrometheus(
+      (dir) =>
+        `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: sim\n` +
+        `    file_sd_configs:\n      - files: ["${join(dir, "targets.json")}"]\n        refresh_interval: 1s\n`,
+    );
+    api = prometheus.url;
     sim = await startSim({
       factoryFile: lab.file,
       scenarioFile: repoPath("examples/scenarios/lab.yaml"),
       port: 0,
       seed: 8,
       speed: 5,
-      targetsFile: targets,
+      targetsFile: join(prometheus.dir, "targets.json"),
     });
-    writeFileSync(
-      join(dir, "prometheus.yml"),
-      `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: sim\n` +
-        `    file_sd_configs:\n      - files: ["${targets}"]\n        refresh_interval: 1s\n`,
-    );
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      "prometheus",
-      [
-        `--config.file=${join(dir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${join(dir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        "--log.level=warn",
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    prometheus.stderr!.on("data", (d: Buffer) => {
-      log += d.toString();
-    });
-    await until("prometheus to be ready", 30, async () =>
-      (await fetch(`${api}/-/ready`)).ok ? true : undefined,
-    );
   });
 
   after(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((r) => prometheus!.once("exit", r));
-      prometheus.kill("SIGTERM");
-      await exited;
-    }
+    await prometheus?.stop();
     await sim?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   // 16 DGX nodes, 2 + 4 vLLM replicas and 2 training jobs.

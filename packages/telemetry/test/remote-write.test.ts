@@ -7,14 +7,11 @@
  * package `prometheus`); without it this test fails rather than skips, because CI installs it.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { compress } from "snappyjs";
+import { startPrometheus, type TestPrometheus } from "../../../scripts/testing/prometheus.ts";
 import {
   createRemoteWriter,
   encodeLabels,
@@ -656,10 +653,8 @@ function promFloat(s: string): number {
 }
 
 describe("remote-write into a real Prometheus", () => {
-  const dir = mkdtempSync(join(tmpdir(), "telemetry-remote-write-"));
-  let prometheus: ChildProcess | undefined;
+  let prometheus: TestPrometheus | undefined;
   let api = "";
-  let log = "";
 
   async function query(expr: string, timeSec: number): Promise<Matrix> {
     const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}&time=${timeSec}`);
@@ -669,44 +664,15 @@ describe("remote-write into a real Prometheus", () => {
   }
 
   before(async () => {
-    try {
-      execFileSync("prometheus", ["--version"], { stdio: "ignore" });
-    } catch (err) {
-      throw new Error(
-        `the prometheus binary is needed (apt-get install prometheus): ${(err as Error).message}`,
-      );
-    }
     // No scrape jobs: every series in the TSDB came through remote-write.
-    writeFileSync(join(dir, "prometheus.yml"), "global:\n  scrape_interval: 15s\nscrape_configs: []\n");
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      "prometheus",
-      [
-        `--config.file=${join(dir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${join(dir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        "--web.enable-remote-write-receiver",
-        "--log.level=warn",
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    prometheus.stderr!.on("data", (d: Buffer) => {
-      log += d.toString();
-    });
-    await until("prometheus to be ready", 30_000, async () => {
-      if (prometheus!.exitCode !== null) throw new Error(`prometheus exited:\n${log}`);
-      return (await fetch(`${api}/-/ready`).catch(() => undefined))?.ok ? true : undefined;
-    });
+    prometheus = await startPrometheus("global:\n  scrape_interval: 15s\nscrape_configs: []\n", [
+      "--web.enable-remote-write-receiver",
+    ]);
+    api = prometheus.url;
   });
 
   after(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((r) => prometheus!.once("exit", r));
-      prometheus.kill("SIGTERM");
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await prometheus?.stop();
   });
 
   // Whole seconds, so that timestamps read back as seconds compare exactly.
