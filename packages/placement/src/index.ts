@@ -1,0 +1,2 @@
+/** Admission and placement: power as a scheduling primitive. */
+export {};
