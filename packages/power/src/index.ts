@@ -22,6 +22,23 @@ export {
   type LimitOverride,
 } from "./budget.ts";
 export { computeBoundCurve, decodeCurve, type ThroughputCurve } from "./curves.ts";
+export {
+  bmcOptionsFromEndpoints,
+  type CapDriver,
+  type CapReading,
+  type CapState,
+  type CapStatus,
+  type CapTarget,
+  createReconciler,
+  createRedfishCapDriver,
+  EnforceError,
+  type EnforceErrorCode,
+  parseCapTarget,
+  type ReconcileResult,
+  type Reconciler,
+  type ReconcilerOptions,
+  type RedfishCapDriverOptions,
+} from "./enforce/index.ts";
 export { PowerError, type PowerErrorCode } from "./errors.ts";
 export {
   applyProfile,
