@@ -21,6 +21,15 @@ export {
   type FacilityTarget,
   type LimitOverride,
 } from "./budget.ts";
+export {
+  type ControlDecision,
+  type ControlledJob,
+  type ControllerOptions,
+  type GpuExplanation,
+  type LevelStatus,
+  PowerController,
+  type PowerReadings,
+} from "./controller.ts";
 export { computeBoundCurve, decodeCurve, type ThroughputCurve } from "./curves.ts";
 export {
   bmcOptionsFromEndpoints,

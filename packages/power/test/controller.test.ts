@@ -1,0 +1,152 @@
+/** The power controller on the lab: allocation with profiles and targets, safety over meters, explanations. */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { loadFactory } from "@flightdeck/model";
+import { type ControlledJob, definePolicy, PowerController, PowerError } from "../src/index.ts";
+
+const lab = loadFactory(
+  readFileSync(fileURLToPath(new URL("../../../examples/factories/lab.yaml", import.meta.url)), "utf8"),
+).build!;
+
+const gpusOf = (rack: string) =>
+  lab.graph
+    .ofKind("gpu")
+    .filter((g) => g.id.startsWith(`gpu:${rack}-`))
+    .map((g) => g.id);
+
+const training: ControlledJob = {
+  id: "acme-train",
+  org: "acme",
+  kind: "training",
+  priority: 10,
+  gpus: gpusOf("r01"),
+  tokensPerSecond: 32_000,
+};
+const batch: ControlledJob = {
+  id: "acme-batch",
+  org: "acme",
+  kind: "training",
+  priority: 0,
+  gpus: gpusOf("r02"),
+  tokensPerSecond: 32_000,
+};
+const chat: ControlledJob = {
+  id: "globex-chat",
+  org: "globex",
+  kind: "inference",
+  priority: 5,
+  gpus: gpusOf("r03").slice(0, 8),
+  tokensPerSecond: 8_000,
+};
+
+function sumCaps(c: PowerController, ids: readonly string[]): number {
+  return ids.reduce((s, g) => s + c.allocatedWatts(g)!, 0);
+}
+
+describe("PowerController", () => {
+  it("gives every GPU its maximum when nothing binds, idle GPUs included", () => {
+    const c = new PowerController({ build: lab });
+    c.setJobs([training, chat]);
+    for (const g of c.tree.gpus) assert.equal(c.allocatedWatts(g.id), 700);
+    assert.equal(c.levels()[0]!.name, "fpdu-a1 (A) / fpdu-b1 (B)");
+  });
+
+  it("under a facility target cuts idle GPUs first, then low priority, and keeps a job's caps equal", () => {
+    const c = new PowerController({ build: lab });
+    c.setJobs([training, batch, chat]);
+    c.setFacilityTarget({ fraction: 0.7 });
+    const root = c.tree.budgets[0]!;
+    const all = c.tree.gpus.map((g) => g.id);
+    assert.ok(sumCaps(c, all) <= root.watts + 1e-6);
+    // Idle GPUs sit at their minimum before any job is cut.
+    for (const g of gpusOf("r04")) assert.equal(c.allocatedWatts(g), 200);
+    const caps = (ids: readonly string[]) => new Set(ids.map((g) => c.allocatedWatts(g)));
+    assert.equal(caps(training.gpus).size, 1);
+    assert.equal(caps(batch.gpus).size, 1);
+    assert.equal(c.allocatedWatts(training.gpus[0]!), 700);
+    assert.ok(c.allocatedWatts(batch.gpus[0]!)! < 700, "the low-priority job is cut");
+    const explained = c.explainGpu(batch.gpus[0]!)!;
+    assert.equal(explained.binding.kind, "budget");
+    assert.match(explained.text, /budget facility is fully allocated/);
+    assert.ok(explained.marginalTokensPerJoule > 0);
+    assert.equal(explained.profile?.name, "max-p-training");
+  });
+
+  it("applies profiles from the policy and from the job", () => {
+    const policy = definePolicy({
+      rules: [{ match: { org: "globex" }, profile: "max-q" }],
+      default: "max-p",
+    });
+    const c = new PowerController({ build: lab, policy });
+    c.setJobs([training, chat, { ...batch, profile: "max-q" }]);
+    assert.equal(c.allocatedWatts(chat.gpus[0]!), 595);
+    assert.equal(c.allocatedWatts(batch.gpus[0]!), 595);
+    assert.equal(c.allocatedWatts(training.gpus[0]!), 700);
+    const e = c.explainGpu(chat.gpus[0]!)!;
+    assert.equal(e.profile?.name, "max-q-inference");
+    assert.match(e.profile!.reason, /org = globex/);
+    assert.equal(e.binding.kind, "profile");
+  });
+
+  it("refuses a target below the running work's minimum caps and keeps the old one", () => {
+    const c = new PowerController({ build: lab });
+    c.setJobs([training]);
+    c.setFacilityTarget({ fraction: 0.8 });
+    const before = c.allocatedWatts(training.gpus[0]!);
+    assert.throws(
+      () => c.setFacilityTarget({ watts: 20_000 }),
+      (err: unknown) => err instanceof PowerError && err.code === "budget-below-minimum",
+    );
+    assert.deepEqual(c.options.facility, { fraction: 0.8 });
+    assert.equal(c.allocatedWatts(training.gpus[0]!), before);
+    assert.throws(
+      () => c.setJobs([training, { ...chat, gpus: [training.gpus[0]!] }]),
+      (err: unknown) => err instanceof PowerError && err.code === "bad-job",
+    );
+    assert.equal(c.explainGpu(training.gpus[0]!)!.job, "acme-train");
+  });
+
+  it("counts a GPU whose cap is unconfirmed at its maximum and makes room for it", () => {
+    const c = new PowerController({ build: lab });
+    c.setJobs([training, batch]);
+    c.setFacilityTarget({ fraction: 0.7 });
+    const before = sumCaps(c, batch.gpus);
+    const pinned = gpusOf("r03").slice(0, 4);
+    c.setPinned(pinned);
+    for (const g of pinned) assert.equal(c.allocatedWatts(g), 700);
+    assert.ok(sumCaps(c, batch.gpus) < before);
+    assert.equal(c.explainGpu(pinned[0]!)!.binding.kind, "pinned");
+  });
+
+  it("reads a level's draw from its meters and the safety loop cuts an overloaded rack", () => {
+    const c = new PowerController({ build: lab });
+    c.setJobs([training, batch, chat]);
+    const rack = c.tree.budgets[1]!; // r01
+    const over = rack.limitWatts * 1.02;
+    const deviceWatts = new Map<string, number>();
+    // Two cords per side: each of the rack's four PDUs carries a quarter of its nodes' draw.
+    for (const d of rack.devices) deviceWatts.set(d, over / 4);
+    for (const d of c.tree.budgets[0]!.devices) if (!d.includes("util")) deviceWatts.set(d, 40_000);
+    const gpuDrawWatts = new Map(training.gpus.map((g) => [g, 690]));
+    const appliedCapWatts = new Map(c.tree.gpus.map((g) => [g.id, 700]));
+    const d = c.observe({ atMs: 1_000, deviceWatts, gpuDrawWatts, appliedCapWatts });
+    const level = d.levels[1]!;
+    assert.ok(Math.abs(level.drawWatts! - over) < 1e-6);
+    assert.equal(level.band, "second");
+    assert.ok(d.actions.length > 0);
+    for (const a of d.actions) assert.ok(training.gpus.includes(a.gpu));
+    assert.ok(d.capWatts.get(training.gpus[0]!)! < 700);
+    assert.equal(c.explainGpu(training.gpus[0]!)!.binding.kind, "safety");
+    // The root's meters: the util devices are missing, but the floor PDUs of both sides are read.
+    assert.equal(d.levels[0]!.drawWatts, 80_000);
+  });
+
+  it("assumes a level with a missing meter is at its limit", () => {
+    const c = new PowerController({ build: lab });
+    const d = c.observe({ atMs: 1_000, deviceWatts: new Map() });
+    assert.equal(d.levels[1]!.drawWatts, undefined);
+    assert.equal(d.capWatts.size, 128);
+  });
+});
