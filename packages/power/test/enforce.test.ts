@@ -32,8 +32,9 @@ interface Relay {
   inFlight: number;
   maxInFlight: number;
   requests: string[];
-  /** The next `drop` requests lose their connection; the next `unavailable` get a 503. */
+  /** The next `drop` requests lose their connection, the next `hang` get no answer, the next `unavailable` a 503. */
   drop: number;
+  hang: number;
   unavailable: number;
   close(): Promise<void>;
 }
@@ -47,6 +48,7 @@ function startRelay(upstream: string): Promise<Relay> {
     maxInFlight: 0,
     requests: [],
     drop: 0,
+    hang: 0,
     unavailable: 0,
     close: async () => {},
   };
@@ -55,6 +57,10 @@ function startRelay(upstream: string): Promise<Relay> {
     if (relay.drop > 0) {
       relay.drop--;
       req.socket.destroy();
+      return;
+    }
+    if (relay.hang > 0) {
+      relay.hang--;
       return;
     }
     if (relay.unavailable > 0) {
@@ -281,6 +287,7 @@ describe("enforcement against the twin's BMCs", () => {
     assert.equal(reconciler.effectiveCapWatts(`gpu:${down}/0`, H100_MAX_WATTS), 450);
 
     await injectFault("bmcUnreachable", `node:${down}`, 10);
+    relays.get(down)!.requests.length = 0;
     const desired = decision([...gpusOf(down), ...gpusOf(up)], 420);
     const result = await reconciler.reconcile(desired);
     assert.deepEqual(result.failed, gpusOf(down));
@@ -291,8 +298,10 @@ describe("enforcement against the twin's BMCs", () => {
       assert.equal(s.confirmedWatts, undefined);
       assert.equal(reconciler.effectiveCapWatts(g, H100_MAX_WATTS), H100_MAX_WATTS);
     }
-    // The first try and two retries per request, over fresh connections each time.
-    assert.ok(relays.get(down)!.requests.length >= 3 * gpusOf(down).length);
+    // The first try and two retries for the two GPUs tried at once; the others are not tried.
+    assert.equal(relays.get(down)!.requests.length, 3 * 2);
+    assert.match(result.statuses.get(`gpu:${down}/7`)!.error!, /not tried/);
+    assert.equal(reconciler.status(`gpu:${down}/7`)?.state, "failed");
 
     sim.step(11);
     const healed = await reconciler.reconcile(desired);
@@ -301,7 +310,7 @@ describe("enforcement against the twin's BMCs", () => {
     for (const g of gpusOf(down)) assert.equal(reconciler.effectiveCapWatts(g, H100_MAX_WATTS), 420);
   });
 
-  it("retries dropped connections and 503 answers", async () => {
+  it("retries dropped connections, timeouts and 503 answers", async () => {
     const node = computeNodes()[4]!;
     const relay = relays.get(node)!;
     const reconciler = enforcer();
@@ -313,6 +322,13 @@ describe("enforcement against the twin's BMCs", () => {
     assert.equal(second.complete, true, JSON.stringify([...second.statuses]));
     assert.equal(relay.drop + relay.unavailable, 0);
     assert.equal(await setPointOf(node, 0), 470);
+
+    const impatient = createRedfishCapDriver({ ...driverOptions, timeoutMs: 200 });
+    drivers.push(impatient);
+    relay.hang = 1;
+    const late = await createReconciler({ driver: impatient }).reconcile(new Map([[`gpu:${node}/1`, 490]]));
+    assert.equal(late.complete, true, JSON.stringify([...late.statuses]));
+    assert.equal(relay.hang, 0);
 
     relay.unavailable = 3; // more than the two retries
     const third = await reconciler.reconcile(new Map([[`gpu:${node}/0`, 460]]));
@@ -378,9 +394,10 @@ function laggingDriver(lagReads: number) {
   const setPoints = new Map<string, number>();
   const due = new Map<string, { watts: number; reads: number }>();
   let active = 0;
-  const driver: CapDriver & { maxActive: number; writes: number } = {
+  const driver: CapDriver & { maxActive: number; writes: number; setPoints: Map<string, number> } = {
     maxActive: 0,
     writes: 0,
+    setPoints,
     controllerOf: (t) => t.split(/[:/]/)[1]!,
     async read(t): Promise<CapReading> {
       active++;
@@ -414,6 +431,31 @@ describe("the reconciler's passes", () => {
     assert.deepEqual(second.confirmed, ["gpu:n1/0"]);
     assert.equal(second.writes, 0, "a pending cap is read again, not written again");
     assert.equal(reconciler.effectiveCapWatts("gpu:n1/0", 700), 400);
+  });
+
+  it("writes a pending cap again after `rewriteAfterMs`, and reads a confirmed one again after `resyncMs`", async () => {
+    const driver = laggingDriver(1000);
+    let nowMs = 0;
+    const reconciler = createReconciler({ driver, now: () => nowMs, rewriteAfterMs: 5000, resyncMs: 30_000 });
+    const desired = new Map([["gpu:n1/0", 400]]);
+    assert.deepEqual((await reconciler.reconcile(desired)).pending, ["gpu:n1/0"]);
+    nowMs = 1000;
+    assert.equal((await reconciler.reconcile(desired)).writes, 0);
+    nowMs = 6000;
+    assert.equal((await reconciler.reconcile(desired)).writes, 1);
+
+    // Someone else changes the cap: the next resync sees it and puts the decision back.
+    driver.setPoints.set("gpu:n1/0", 400);
+    nowMs = 7000;
+    assert.equal((await reconciler.reconcile(desired)).complete, true);
+    driver.setPoints.set("gpu:n1/0", 650);
+    nowMs = 20_000;
+    const quiet = await reconciler.reconcile(desired);
+    assert.equal(quiet.reads + quiet.writes, 0, "within resyncMs nothing is read");
+    nowMs = 40_000;
+    const resync = await reconciler.reconcile(desired);
+    assert.equal(resync.writes, 1);
+    assert.equal(reconciler.effectiveCapWatts("gpu:n1/0", 700), 700, "not read back yet, and 650 before it");
   });
 
   it("runs one pass at a time; decisions that arrive meanwhile share one next pass, the latest winning", async () => {

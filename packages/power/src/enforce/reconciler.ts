@@ -237,23 +237,43 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       return statusOf(k, watts, "pending");
     } catch (cause) {
       const err = enforceErrorOf(target, cause);
-      k.writtenWatts = undefined;
       if (writing && err.code === "refused") {
         // The controller refused the write: what was in force still is.
+        k.writtenWatts = undefined;
         k.confirmedWatts = before.confirmedWatts;
         k.observedAtMs = before.observedAtMs;
-      } else {
-        k.confirmedWatts = undefined;
-        k.observedAtMs = Number.NEGATIVE_INFINITY;
+        return statusOf(k, watts, "failed", err);
       }
-      return statusOf(k, watts, "failed", err);
+      return fail(k, watts, err);
     }
+  };
+
+  /** A failure after which the cap in force is unknown. */
+  const fail = (k: Known, watts: number, err: EnforceError): CapStatus => {
+    k.writtenWatts = undefined;
+    k.confirmedWatts = undefined;
+    k.observedAtMs = Number.NEGATIVE_INFINITY;
+    return statusOf(k, watts, "failed", err);
   };
 
   const run = async (desired: ReadonlyMap<string, number>): Promise<ReconcileResult> => {
     const pass = ++passes;
     const count = { reads: 0, writes: 0 };
     const entries = [...desired];
+    // Controllers that did not answer in this pass: their other targets fail at once rather than
+    // each waiting out its own timeouts and retries.
+    const down = new Map<string, EnforceError>();
+    const attempt = async (target: string, watts: number, controller: string) => {
+      const gone = down.get(controller);
+      if (gone !== undefined) {
+        const err = new EnforceError("unreachable", target, `not tried: ${gone.message}`, { cause: gone });
+        return fail(knownOf(target), watts, err);
+      }
+      const status = await step(target, watts, count);
+      if (status.errorCode === "unreachable" && !down.has(controller))
+        down.set(controller, new EnforceError("unreachable", target, status.error ?? "no answer"));
+      return status;
+    };
     const statuses = await Promise.all(
       entries.map(([target, watts]) => {
         const controller = driver.controllerOf(target);
@@ -263,7 +283,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           controllers.set(controller, limit);
         }
         // The controller's slot first, then a global one: a slot is never held while waiting.
-        return limit(() => global(() => step(target, watts, count)));
+        return limit(() => global(() => attempt(target, watts, controller)));
       }),
     );
     const byTarget = new Map<string, CapStatus>();
