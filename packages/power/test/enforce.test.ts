@@ -276,6 +276,11 @@ describe("enforcement against the twin's BMCs", () => {
       .get(node)!
       .requests.filter((r) => r.startsWith("PATCH") && r.includes("GPU_SXM_0/"));
     assert.equal(patches.length, 1, "a 4xx is not retried");
+
+    // A reconciler that has never seen the GPU reads it first: after the refusal, what it read stands.
+    const fresh = await enforcer().reconcile(new Map([[g0, 100]]));
+    assert.equal(fresh.statuses.get(g0)!.errorCode, "refused");
+    assert.equal(fresh.statuses.get(g0)!.confirmedWatts, 500);
   });
 
   it("a BMC that stops answering: its caps fail, count at their maximum, and converge once it is back", async () => {

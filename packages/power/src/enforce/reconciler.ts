@@ -209,7 +209,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       return reading.setPointWatts;
     };
     let writing = false;
-    const before = { confirmedWatts: k.confirmedWatts, observedAtMs: k.observedAtMs };
+    let before = { confirmedWatts: k.confirmedWatts, observedAtMs: k.observedAtMs };
     try {
       if (awaiting || !fresh) {
         const setPoint = await read();
@@ -223,6 +223,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         k.observedAtMs = now();
       }
       k.worstBeforeWrite = worst(k);
+      before = { confirmedWatts: k.confirmedWatts, observedAtMs: k.observedAtMs };
       writing = true;
       count.writes++;
       await driver.write(target, watts);

@@ -10,6 +10,9 @@
  * 404. A Redfish GPU is the model's GPU with the ordinal its Id ends in (GPU_SXM_3, GPU_3,
  * HGX_ProcessorModule_3 → `gpu:NODE/3`), the rule the collector files Redfish readings by.
  *
+ * A node's control and its GPUs' limits act on the same GPUs (the twin splits a node set point
+ * evenly over them): a decision should cap a node one way or the other, not both.
+ *
  * Each BMC gets its own client: a keep-alive node:http Agent with at most `maxConnectionsPerBmc`
  * sockets, and as many requests in flight (BMCs serve few connections).
  */
