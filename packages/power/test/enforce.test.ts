@@ -246,7 +246,17 @@ describe("enforcement against the twin's BMCs", () => {
     const node = computeNodes()[1]!;
     const [g0, g1] = gpusOf(node) as [string, string];
     const reconciler = enforcer();
-    assert.equal((await reconciler.reconcile(new Map([[g0, 500]]))).complete, true);
+    assert.equal(
+      (
+        await reconciler.reconcile(
+          new Map([
+            [g0, 500],
+            [g1, 450],
+          ]),
+        )
+      ).complete,
+      true,
+    );
     sim.step(3);
     assert.equal(reconciler.effectiveCapWatts(g0, H100_MAX_WATTS), 500);
     relays.get(node)!.requests.length = 0;
@@ -399,10 +409,18 @@ function laggingDriver(lagReads: number) {
   const setPoints = new Map<string, number>();
   const due = new Map<string, { watts: number; reads: number }>();
   let active = 0;
-  const driver: CapDriver & { maxActive: number; writes: number; setPoints: Map<string, number> } = {
+  const driver: CapDriver & {
+    maxActive: number;
+    writes: number;
+    setPoints: Map<string, number>;
+    refuse: Set<string>;
+    log: string[];
+  } = {
     maxActive: 0,
     writes: 0,
     setPoints,
+    refuse: new Set(),
+    log: [],
     controllerOf: (t) => t.split(/[:/]/)[1]!,
     async read(t): Promise<CapReading> {
       active++;
@@ -418,6 +436,9 @@ function laggingDriver(lagReads: number) {
     },
     async write(t, watts) {
       driver.writes++;
+      driver.log.push(`${t}=${watts}`);
+      if (driver.refuse.has(t))
+        throw new EnforceError("refused", t, "answered HTTP 400: PropertyValueOutOfRange");
       due.set(t, { watts, reads: lagReads });
     },
     close() {},
@@ -461,6 +482,55 @@ describe("the reconciler's passes", () => {
     const resync = await reconciler.reconcile(desired);
     assert.equal(resync.writes, 1);
     assert.equal(reconciler.effectiveCapWatts("gpu:n1/0", 700), 700, "not read back yet, and 650 before it");
+  });
+
+  it("lowers caps first and raises others only once the lowered ones are confirmed and settled", async () => {
+    const driver = laggingDriver(0);
+    let nowMs = 0;
+    const reconciler = createReconciler({ driver, now: () => nowMs, settleMs: 2000 });
+    assert.equal(
+      (
+        await reconciler.reconcile(
+          new Map([
+            ["gpu:n1/0", 500],
+            ["gpu:n2/0", 400],
+          ]),
+        )
+      ).complete,
+      true,
+    );
+    nowMs = 3000;
+    // Move 100 W from n1 to n2: n2's raise waits until n1's lower cap has taken effect.
+    const move = new Map([
+      ["gpu:n2/0", 500],
+      ["gpu:n1/0", 400],
+    ]);
+    const first = await reconciler.reconcile(move);
+    assert.deepEqual(first.confirmed, ["gpu:n1/0"]);
+    assert.deepEqual(first.pending, ["gpu:n2/0"]);
+    assert.deepEqual(first.statuses.get("gpu:n2/0")!.waitingFor, ["gpu:n1/0"]);
+    assert.equal(
+      reconciler.effectiveCapWatts("gpu:n1/0", 700),
+      500,
+      "settling: counts at the cap it replaced",
+    );
+    assert.equal(reconciler.effectiveCapWatts("gpu:n2/0", 700), 400);
+    nowMs = 5500;
+    const second = await reconciler.reconcile(move);
+    assert.equal(second.complete, true);
+    assert.deepEqual(driver.log.slice(-2), ["gpu:n1/0=400", "gpu:n2/0=500"]);
+
+    // A lowered cap that is refused holds the raise back.
+    driver.refuse.add("gpu:n2/0");
+    const stuck = await reconciler.reconcile(
+      new Map([
+        ["gpu:n1/0", 600],
+        ["gpu:n2/0", 300],
+      ]),
+    );
+    assert.deepEqual(stuck.failed, ["gpu:n2/0"]);
+    assert.deepEqual(stuck.statuses.get("gpu:n1/0")!.waitingFor, ["gpu:n2/0"]);
+    assert.equal(driver.log.at(-1), "gpu:n2/0=300");
   });
 
   it("runs one pass at a time; decisions that arrive meanwhile share one next pass, the latest winning", async () => {

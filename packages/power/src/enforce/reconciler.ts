@@ -4,6 +4,10 @@
  * per target whether the cap is confirmed, pending or failed. Level-triggered: a pass after a
  * crash or a failure converges again, and a confirmed cap is read again after `resyncMs`.
  *
+ * A decision's lowered caps go first; its raised caps go out only once every lowered one is
+ * confirmed and settled, so that power moved between GPUs is never drawn twice. A lowered cap
+ * that fails holds the raises back until a later pass gets it through.
+ *
  * Power safety (ARCHITECTURE, "what is unknown is assumed at its worst"): a target whose cap is
  * not confirmed counts at its maximum in {@link Reconciler.effectiveCapWatts}; a lowered cap
  * counts at the cap it replaces for `settleMs` after it is confirmed, since a BMC applies a limit
@@ -38,6 +42,11 @@ export interface CapStatus {
   /** The allowed range the controller showed, once read. */
   minWatts?: number;
   maxWatts?: number;
+  /**
+   * A raised cap not sent yet: the decision's lowered caps it waits for (not confirmed, or within
+   * `settleMs`). It goes out on a later pass once they hold.
+   */
+  waitingFor?: readonly string[];
 }
 
 /** What one pass did with one decision. */
@@ -182,8 +191,15 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     k.writtenWatts = undefined;
   };
 
-  const statusOf = (k: Known, desiredWatts: number, state: CapState, err?: EnforceError): CapStatus => {
+  const statusOf = (
+    k: Known,
+    desiredWatts: number,
+    state: CapState,
+    err?: EnforceError,
+    waitingFor?: readonly string[],
+  ): CapStatus => {
     const s: CapStatus = { desiredWatts, state };
+    if (waitingFor !== undefined) s.waitingFor = waitingFor;
     if (k.confirmedWatts !== undefined) s.confirmedWatts = k.confirmedWatts;
     if (err !== undefined) {
       s.error = err.message;
@@ -275,27 +291,54 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         down.set(controller, new EnforceError("unreachable", target, status.error ?? "no answer"));
       return status;
     };
-    const statuses = await Promise.all(
-      entries.map(([target, watts]) => {
-        const controller = driver.controllerOf(target);
-        let limit = controllers.get(controller);
-        if (limit === undefined) {
-          limit = createLimiter(perController);
-          controllers.set(controller, limit);
-        }
-        // The controller's slot first, then a global one: a slot is never held while waiting.
-        return limit(() => global(() => attempt(target, watts, controller)));
-      }),
-    );
+    const apply = (part: [string, number][]) =>
+      Promise.all(
+        part.map(([target, watts]) => {
+          const controller = driver.controllerOf(target);
+          let limit = controllers.get(controller);
+          if (limit === undefined) {
+            limit = createLimiter(perController);
+            controllers.set(controller, limit);
+          }
+          // The controller's slot first, then a global one: a slot is never held while waiting.
+          return limit(() => global(() => attempt(target, watts, controller)));
+        }),
+      );
+    // Lower caps first, raised ones only once every lowered one holds: power moved from one
+    // GPU to another never has both at the higher cap (unknown caps count as lowered).
+    const raises = entries.filter(([target, watts]) => {
+      const k = known.get(target);
+      return k !== undefined && watts > worst(k);
+    });
+    const raised = new Set(raises.map(([target]) => target));
+    const lowers = entries.filter(([target]) => !raised.has(target));
     const byTarget = new Map<string, CapStatus>();
+    (await apply(lowers)).forEach((status, i) => {
+      byTarget.set(lowers[i]![0], status);
+    });
+    const holding = lowers.filter(([target]) => {
+      const k = known.get(target)!;
+      return byTarget.get(target)!.state !== "confirmed" || worst(k) > (k.confirmedWatts ?? 0);
+    });
+    if (holding.length === 0)
+      (await apply(raises)).forEach((status, i) => {
+        byTarget.set(raises[i]![0], status);
+      });
+    else {
+      const waitingFor = holding.map(([target]) => target);
+      for (const [target, watts] of raises) {
+        const k = knownOf(target);
+        byTarget.set(target, statusOf(k, watts, "pending", undefined, waitingFor));
+      }
+    }
+    const statuses = entries.map(([target]) => byTarget.get(target)!);
     const lists: Record<CapState, string[]> = { confirmed: [], pending: [], failed: [] };
     entries.forEach(([target], i) => {
-      byTarget.set(target, statuses[i]!);
       lists[statuses[i]!.state].push(target);
     });
     return Object.freeze({
       pass,
-      statuses: byTarget,
+      statuses: new Map(entries.map(([target], i) => [target, statuses[i]!])),
       confirmed: lists.confirmed,
       pending: lists.pending,
       failed: lists.failed,
