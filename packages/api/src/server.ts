@@ -7,6 +7,7 @@ import { Ajv } from "ajv";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { Type } from "typebox";
 import { installAuth } from "./auth.ts";
+import { registerConsole } from "./console.ts";
 import { installMetrics } from "./metrics.ts";
 import { handleError, sendProblem } from "./problems.ts";
 import { factoryRoutes } from "./routes/factory.ts";
@@ -139,6 +140,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   topologyRoutes(app, options.state);
   tenancyRoutes(app, options.store);
   telemetryRoutes(app, options.state, options.telemetry, options.store);
+  await registerConsole(app);
   await app.ready();
   return app;
 }

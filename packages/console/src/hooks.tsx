@@ -1,0 +1,164 @@
+/** Data hooks: a polled request, and the KPI stream shared by the views that show live numbers. */
+import { createContext, type ReactNode, useContext, useEffect, useRef, useState } from "react";
+import { ApiFailure } from "./api.ts";
+import { useSession } from "./session.tsx";
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ApiFailure | undefined;
+  /** Re-fetch now. */
+  reload: () => void;
+}
+
+/**
+ * GETs `path` now and every `everyMs` (0: once), keeping the last good answer while a later one
+ * fails. A null path fetches nothing.
+ */
+export function usePoll<T>(path: string | null, everyMs = 0): Loaded<T> {
+  const { api } = useSession();
+  const [state, setState] = useState<{ path: string | null; data?: T; error?: ApiFailure }>({ path });
+  const [tick, setTick] = useState(0);
+  // `tick` is a dependency on purpose: `reload` bumps it to fetch again.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tick re-runs the fetch
+  useEffect(() => {
+    if (path === null) return;
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = () => {
+      api
+        .get<T>(path, abort.signal)
+        .then((data) => setState({ path, data }))
+        .catch((err: Error) => {
+          if (abort.signal.aborted) return;
+          const error = err instanceof ApiFailure ? err : new ApiFailure(0, err.message);
+          setState((s) => ({
+            path,
+            ...(s.path === path && s.data !== undefined ? { data: s.data } : {}),
+            error,
+          }));
+        })
+        .finally(() => {
+          if (everyMs > 0 && !abort.signal.aborted) timer = setTimeout(load, everyMs);
+        });
+    };
+    load();
+    return () => {
+      abort.abort();
+      clearTimeout(timer);
+    };
+  }, [api, path, everyMs, tick]);
+  const same = state.path === path;
+  return {
+    data: same ? state.data : undefined,
+    error: same ? state.error : undefined,
+    reload: () => setTick((n) => n + 1),
+  };
+}
+
+/** A KPI row as the API gives it. */
+export interface KpiRow {
+  key: string;
+  gpus: number;
+  tokens: number;
+  energyJoules: number;
+  tokensPerJoule: number;
+  tokensPerSecond: number;
+  gpuSeconds: number;
+  usableGpuSeconds: number;
+  usableShare: number;
+  meanPowerWatts: number;
+  pduEnergyJoules?: number;
+}
+
+export interface KpiFrame {
+  by: string;
+  startMs: number;
+  endMs: number;
+  rows: KpiRow[];
+}
+
+/** The live KPI frames: by rack and by job, over the last minute, every two seconds. */
+export interface Live {
+  racks: KpiFrame | undefined;
+  jobs: KpiFrame | undefined;
+  /** Recent totals, oldest first, for sparklines. */
+  history: TotalsPoint[];
+}
+
+export interface TotalsPoint {
+  atMs: number;
+  tokensPerSecond: number;
+  tokensPerJoule: number;
+  powerWatts: number;
+  usableShare: number;
+}
+
+const LiveContext = createContext<Live>({ racks: undefined, jobs: undefined, history: [] });
+const HISTORY_POINTS = 300;
+
+/** The totals of a frame of rack rows. */
+export function totalsOf(frame: KpiFrame): TotalsPoint {
+  let tokensPerSecond = 0;
+  let energy = 0;
+  let tokens = 0;
+  let power = 0;
+  let gpuSeconds = 0;
+  let usable = 0;
+  for (const r of frame.rows) {
+    tokensPerSecond += r.tokensPerSecond;
+    energy += r.energyJoules;
+    tokens += r.tokens;
+    power += r.meanPowerWatts * r.gpus;
+    gpuSeconds += r.gpuSeconds;
+    usable += r.usableGpuSeconds;
+  }
+  return {
+    atMs: frame.endMs,
+    tokensPerSecond,
+    tokensPerJoule: energy > 0 ? tokens / energy : 0,
+    powerWatts: power,
+    usableShare: gpuSeconds > 0 ? usable / gpuSeconds : 0,
+  };
+}
+
+/**
+ * Streams KPIs by rack and by job (`/v1/kpi/stream`) for everything under it; one pair of streams
+ * per tab, however many views read them.
+ */
+export function LiveProvider({
+  children,
+  intervalSeconds = 2,
+}: {
+  children: ReactNode;
+  intervalSeconds?: number;
+}) {
+  const { api } = useSession();
+  const [live, setLive] = useState<Live>({ racks: undefined, jobs: undefined, history: [] });
+  const history = useRef<TotalsPoint[]>([]);
+  useEffect(() => {
+    const abort = new AbortController();
+    const open = (by: "rack" | "job") =>
+      api
+        .stream(
+          `/v1/kpi/stream?by=${by}&windowSeconds=60&intervalSeconds=${intervalSeconds}`,
+          (event, data) => {
+            if (event !== "kpi") return;
+            const frame = data as KpiFrame;
+            if (by === "rack") {
+              history.current = [...history.current.slice(-(HISTORY_POINTS - 1)), totalsOf(frame)];
+              setLive((l) => ({ ...l, racks: frame, history: history.current }));
+            } else setLive((l) => ({ ...l, jobs: frame }));
+          },
+          abort.signal,
+        )
+        .catch(() => {
+          // Refused for good (telemetry off, token revoked): the views show what polling finds.
+        });
+    open("rack");
+    open("job");
+    return () => abort.abort();
+  }, [api, intervalSeconds]);
+  return <LiveContext.Provider value={live}>{children}</LiveContext.Provider>;
+}
+
+export const useLive = (): Live => useContext(LiveContext);

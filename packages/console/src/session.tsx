@@ -1,0 +1,60 @@
+/**
+ * Who is logged in and how to reach the API: the token (kept in sessionStorage, so it leaves with
+ * the tab), the principal behind it, and whether the API answers right now.
+ */
+import { createContext, type ReactNode, useContext, useMemo, useState } from "react";
+import { type Api, createApi } from "./api.ts";
+
+const TOKEN_KEY = "flightdeck.token";
+
+export interface Principal {
+  userId: number;
+  name: string;
+  role: "provider-admin" | "org-admin" | "org-viewer";
+  org: string | null;
+}
+
+export interface Session {
+  api: Api;
+  principal: Principal;
+  /** false while the last request could not reach the API. */
+  reachable: boolean;
+  logout(): void;
+}
+
+const SessionContext = createContext<Session | undefined>(undefined);
+
+/** The session of the logged-in user; only views under `<SessionProvider>` call this. */
+export function useSession(): Session {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error("useSession outside a session");
+  return s;
+}
+
+export const isAdmin = (p: Principal) => p.role === "provider-admin";
+
+export const storedToken = (): string | null => sessionStorage.getItem(TOKEN_KEY);
+export const storeToken = (token: string | null): void => {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+};
+
+/** Checks a token against the API: the principal, or the reason it was refused. */
+export async function login(token: string): Promise<Principal> {
+  return createApi(token).get<Principal>("/v1/whoami");
+}
+
+export function SessionProvider(props: {
+  token: string;
+  principal: Principal;
+  onLogout: () => void;
+  children: ReactNode;
+}) {
+  const [reachable, setReachable] = useState(true);
+  const api = useMemo(() => createApi(props.token, setReachable), [props.token]);
+  const value = useMemo<Session>(
+    () => ({ api, principal: props.principal, reachable, logout: props.onLogout }),
+    [api, props.principal, reachable, props.onLogout],
+  );
+  return <SessionContext.Provider value={value}>{props.children}</SessionContext.Provider>;
+}

@@ -1,0 +1,187 @@
+/**
+ * The floor: halls → rows → racks as a plan, each rack colored by the chosen measure; a rack
+ * opens its nodes and GPUs (/floor/rack/ID), a GPU link opens its rack with the GPU marked
+ * (/floor/gpu/ID). The measure is in the URL (?by=), so a link shows what its sender saw.
+ */
+import { memo, useMemo } from "react";
+import { Empty, Failed, Loading } from "../components/State.tsx";
+import { type Entity, type RackValues, useFloor } from "../floor-data.tsx";
+import { si } from "../format.ts";
+import { MEASURES, type Measure, type MeasureId, measureColor, orgColor } from "../measures.ts";
+import { Link, navigate, segments, useLocation } from "../router.tsx";
+import { RackPanel } from "./RackPanel.tsx";
+
+export function Floor({ path }: { path: string }) {
+  const { query } = useLocation();
+  const measure = MEASURES.find((m) => m.id === query.get("by")) ?? MEASURES[0]!;
+  const [what, id] = segments(path, "/floor");
+  const { layout, racks, values, error } = useFloor(measure.id);
+  const orgs = useMemo(
+    () => [...new Set((racks ?? []).map((r) => r.org).filter((o): o is string => o !== null))].sort(),
+    [racks],
+  );
+  const span = useMemo(() => {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of values.values()) {
+      const x = measureOf(v, measure.id);
+      if (x === undefined) continue;
+      min = Math.min(min, x);
+      max = Math.max(max, x);
+    }
+    return { min, max };
+  }, [values, measure.id]);
+  const suffix = measure.id === "power" ? "" : `?by=${measure.id}`;
+  const rackId = what === "rack" && id ? (id.includes(":") ? id : `rack:${id}`) : undefined;
+  const gpuId = what === "gpu" && id ? id : undefined;
+
+  return (
+    <div className="floor-view">
+      <div className="floor-head">
+        <h1>Floor</h1>
+        <fieldset className="measures">
+          <legend>Color by</legend>
+          {MEASURES.map((m) => (
+            <label key={m.id}>
+              <input
+                type="radio"
+                name="measure"
+                value={m.id}
+                checked={m.id === measure.id}
+                onChange={() => {
+                  const q = m.id === "power" ? "" : `?by=${m.id}`;
+                  navigate(`${path}${q}`, true);
+                }}
+              />
+              {m.label}
+            </label>
+          ))}
+        </fieldset>
+        <FloorLegend measure={measure} min={span.min} max={span.max} orgs={orgs} />
+      </div>
+      {error && !layout && <Failed error={error} what="the floor" />}
+      {!error && !layout && <Loading what="the floor" />}
+      {layout && layout.rackCount === 0 && <Empty>No racks you may see on this factory.</Empty>}
+      {layout && (
+        <div className="plan">
+          {layout.halls.map((hall) => (
+            <section key={hall.id} className="hall" aria-label={`Hall ${hall.name}`}>
+              <h2>{hall.name}</h2>
+              {hall.rows.map((row) => (
+                <div key={row.id} className="floor-row">
+                  <span className="row-name">{row.name}</span>
+                  <ul className="racks" aria-label={`Row ${row.name}`}>
+                    {row.racks.map((rack) => (
+                      <RackTile
+                        key={rack.id}
+                        rack={rack}
+                        selected={rack.id === rackId}
+                        color={
+                          measure.id === "org"
+                            ? orgColor(rack.org, orgs)
+                            : measureColor(
+                                measureOf(values.get(rack.id), measure.id),
+                                span.min,
+                                span.max,
+                                measure.highIsHot,
+                              )
+                        }
+                        text={
+                          measure.id === "org"
+                            ? (rack.org ?? "shared")
+                            : si(
+                                measureOf(values.get(rack.id), measure.id),
+                                measure.unit === "W" ? "W" : "",
+                                3,
+                              )
+                        }
+                        href={`/floor/rack/${encodeURIComponent(rack.id)}${suffix}`}
+                        label={`${measure.label}: ${measure.id === "org" ? (rack.org ?? "shared") : si(measureOf(values.get(rack.id), measure.id), measure.unit)}`}
+                      />
+                    ))}
+                  </ul>
+                </div>
+              ))}
+            </section>
+          ))}
+        </div>
+      )}
+      {(rackId || gpuId) && (
+        <RackPanel
+          key={rackId ?? gpuId}
+          {...(rackId ? { rackId } : {})}
+          {...(gpuId ? { gpuId } : {})}
+          closeHref={`/floor${suffix}`}
+          values={rackId ? values.get(rackId) : undefined}
+        />
+      )}
+    </div>
+  );
+}
+
+export function measureOf(v: RackValues | undefined, m: MeasureId): number | undefined {
+  if (!v || m === "org") return undefined;
+  return v[m];
+}
+
+const RackTile = memo(function RackTile(props: {
+  rack: Entity;
+  selected: boolean;
+  color: string;
+  text: string;
+  href: string;
+  label: string;
+}) {
+  return (
+    <li>
+      <Link
+        href={props.href}
+        className={`rack${props.selected ? " selected" : ""}`}
+        style={{ background: props.color }}
+        aria-label={`Rack ${props.rack.name}${props.rack.org ? ` (${props.rack.org})` : ""}, ${props.label}`}
+        aria-current={props.selected ? "true" : undefined}
+        data-rack={props.rack.id}
+      >
+        <span className="rack-name">{props.rack.name}</span>
+        <span className="rack-value">{props.text}</span>
+      </Link>
+    </li>
+  );
+});
+
+function FloorLegend({
+  measure,
+  min,
+  max,
+  orgs,
+}: {
+  measure: Measure;
+  min: number;
+  max: number;
+  orgs: string[];
+}) {
+  if (measure.id === "org")
+    return (
+      <ul className="legend" aria-label="Legend">
+        {orgs.map((o) => (
+          <li key={o}>
+            <span className="swatch" style={{ background: orgColor(o, orgs) }} />
+            {o}
+          </li>
+        ))}
+        <li>
+          <span className="swatch" style={{ background: orgColor(null, orgs) }} />
+          shared
+        </li>
+      </ul>
+    );
+  if (!Number.isFinite(min)) return <p className="legend muted">No readings yet</p>;
+  return (
+    <div className="legend">
+      <span>{si(measure.highIsHot ? min : max, measure.unit)}</span>
+      <span className="ramp" aria-hidden="true" />
+      <span>{si(measure.highIsHot ? max : min, measure.unit)}</span>
+      <span className="muted">{measure.highIsHot ? "high is hot" : "low is hot"}</span>
+    </div>
+  );
+}

@@ -1,0 +1,138 @@
+/**
+ * The factory at a glance: tokens per second, tokens per joule, facility power against its limit
+ * and target, usable GPU time and open events, each with its recent history (the store's
+ * one-minute rollups, then the live stream's points).
+ */
+import { useMemo } from "react";
+import { Stat } from "../components/Stat.tsx";
+import type { StrandedLevel } from "../floor-data.tsx";
+import { percent, si, watts } from "../format.ts";
+import { type TotalsPoint, useLive, usePoll } from "../hooks.tsx";
+import { Link } from "../router.tsx";
+import { useSession } from "../session.tsx";
+
+interface Rollup {
+  minuteMs: number;
+  promptTokens: number;
+  generatedTokens: number;
+  trainingTokens: number;
+  energyJoules: number;
+  gpuSeconds: number;
+  usableGpuSeconds: number;
+}
+
+/** Sums the one-minute rollups of every org into one point a minute. */
+export function minutePoints(rows: Rollup[]): TotalsPoint[] {
+  const by = new Map<number, { tokens: number; energy: number; gpu: number; usable: number }>();
+  for (const r of rows) {
+    const m = by.get(r.minuteMs) ?? { tokens: 0, energy: 0, gpu: 0, usable: 0 };
+    m.tokens += r.promptTokens + r.generatedTokens + r.trainingTokens;
+    m.energy += r.energyJoules;
+    m.gpu += r.gpuSeconds;
+    m.usable += r.usableGpuSeconds;
+    by.set(r.minuteMs, m);
+  }
+  return [...by.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([minuteMs, m]) => ({
+      atMs: minuteMs + 60_000,
+      tokensPerSecond: m.tokens / 60,
+      tokensPerJoule: m.energy > 0 ? m.tokens / m.energy : 0,
+      powerWatts: m.energy / 60,
+      usableShare: m.gpu > 0 ? m.usable / m.gpu : 0,
+    }));
+}
+
+interface PowerTarget {
+  current?: { watts?: number; fraction?: number; targetWatts?: number } | number | null;
+}
+
+export function Overview() {
+  const { principal } = useSession();
+  const live = useLive();
+  const [since] = useMemo(() => [Date.now() - 3_600_000], []);
+  const rollups = usePoll<{ rows: Rollup[] }>(`/v1/kpi/history?by=org&startMs=${since}`, 60_000);
+  const stranded = usePoll<{ levels: StrandedLevel[] }>("/v1/kpi/stranded", 5000);
+  const events = usePoll<{ events: { timestampMs: number }[] }>("/v1/telemetry/events?limit=10000", 5000);
+  const tree = usePoll<{ facility?: { targetWatts?: number; source?: string } }>("/v1/power/tree", 5000);
+  const target = usePoll<PowerTarget>("/v1/power/target", 10_000);
+
+  const points = useMemo(() => {
+    const minutes = minutePoints(rollups.data?.rows ?? []);
+    const first = live.history[0]?.atMs ?? Infinity;
+    return [...minutes.filter((p) => p.atMs < first), ...live.history];
+  }, [rollups.data, live.history]);
+  const now = live.history.at(-1);
+  const series = (f: (p: TotalsPoint) => number) => ({
+    times: points.map((p) => p.atMs),
+    values: points.map(f),
+  });
+
+  const feeds = (stranded.data?.levels ?? []).filter((l) => l.type === "feed");
+  const facilityDraw = feeds.reduce((s, f) => s + (f.drawWatts ?? 0), 0);
+  const feedLimit = feeds.reduce((s, f) => s + f.limitWatts, 0);
+  const targetWatts = tree.data?.facility?.targetWatts;
+  const recent = (events.data?.events ?? []).filter((e) => e.timestampMs > Date.now() - 15 * 60_000);
+  const share = now?.usableShare;
+
+  return (
+    <section>
+      <h1>Overview</h1>
+      <p className="muted">
+        {principal.org ? `Organization ${principal.org}: only its racks count here. ` : "The whole factory. "}
+        Live over the last minute, updated every two seconds.
+      </p>
+      <div className="stats">
+        <Stat
+          label="Tokens per second"
+          value={si(now?.tokensPerSecond)}
+          sub="prompt, generated and trained"
+          {...series((p) => p.tokensPerSecond)}
+        />
+        <Stat
+          label="Tokens per joule"
+          value={si(now?.tokensPerJoule)}
+          sub="of GPU energy"
+          {...series((p) => p.tokensPerJoule)}
+        />
+        <Stat
+          label="Facility power"
+          value={feeds.length > 0 ? watts(facilityDraw) : watts(now?.powerWatts)}
+          sub={
+            feeds.length > 0 ? (
+              <>
+                {percent(feedLimit > 0 ? facilityDraw / feedLimit : undefined)} of the feeds'{" "}
+                {watts(feedLimit)}
+                {targetWatts !== undefined ? ` · target ${watts(targetWatts)}` : ""}
+                {target.error?.status === 404 && targetWatts === undefined
+                  ? " · no power target service"
+                  : ""}
+              </>
+            ) : (
+              "GPU power (no feed meters visible)"
+            )
+          }
+          {...series((p) => p.powerWatts)}
+          tone={targetWatts !== undefined && facilityDraw > targetWatts ? "warn" : undefined}
+        />
+        <Stat
+          label="Usable GPU time"
+          value={percent(share)}
+          sub="healthy and productive share"
+          {...series((p) => p.usableShare)}
+          tone={share === undefined ? undefined : share < 0.9 ? "bad" : share < 0.98 ? "warn" : "ok"}
+        />
+        <Stat
+          label="Open events"
+          value={events.data ? String(recent.length) : "–"}
+          sub={<Link href="/events">Xid events, last 15 minutes</Link>}
+          tone={recent.length > 0 ? "warn" : "ok"}
+        />
+      </div>
+      <p>
+        <Link href="/floor">Open the floor</Link> · <Link href="/workloads">Workloads</Link> ·{" "}
+        <Link href="/power">Power</Link>
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,127 @@
+/**
+ * The NVLink domains and fabric neighborhood of a rack as a graph: the rack's nodes, the NVLink
+ * domain each belongs to, the leaf switches their NICs and DPUs are cabled to, and the spines
+ * above those leaves.
+ */
+import { useEffect, useState } from "react";
+import type { Api, ApiFailure } from "../api.ts";
+import { Graph, type GraphData } from "../components/Graph.tsx";
+import { Empty, Failed, Loading } from "../components/State.tsx";
+import type { Entity, Page } from "../floor-data.tsx";
+import { usePoll } from "../hooks.tsx";
+import { navigate, segments } from "../router.tsx";
+import { useSession } from "../session.tsx";
+
+interface EntityAnswer {
+  entity: Entity;
+  uplinks: { id: string; cables: number; gbps: number }[];
+  nvlinkDomain: string | null;
+}
+
+const entity = (api: Api, id: string) =>
+  api.get<EntityAnswer>(`/v1/topology/entities/${encodeURIComponent(id)}`);
+
+/** The neighborhood of a rack, built from its descendants and their uplinks. */
+async function neighborhood(api: Api, rackId: string): Promise<GraphData> {
+  const rack = await entity(api, rackId);
+  const inside = await api.get<Page<Entity>>(
+    `/v1/topology/entities/${encodeURIComponent(rackId)}/descendants?limit=10000`,
+  );
+  const nodes: GraphData["nodes"] = [{ id: rackId, label: `rack ${rack.entity.name}`, kind: "rack" }];
+  const edges: GraphData["edges"] = [];
+  const seen = new Set([rackId]);
+  const add = (id: string, label: string, kind: string) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    nodes.push({ id, label, kind });
+  };
+  const gpusOf = new Map<string, number>();
+  for (const e of inside.items)
+    if (e.kind === "gpu") gpusOf.set(e.parent ?? "", (gpusOf.get(e.parent ?? "") ?? 0) + 1);
+  const ports = inside.items.filter((e) => e.kind === "nic" || e.kind === "dpu").slice(0, 400);
+  const computeNodes = inside.items.filter((e) => e.kind === "node");
+  for (const n of computeNodes) {
+    add(n.id, `${n.name} (${gpusOf.get(n.id) ?? 0} GPUs)`, "node");
+    edges.push({ source: rackId, target: n.id, label: "" });
+  }
+  const answers = await Promise.all([...computeNodes, ...ports].map((e) => entity(api, e.id)));
+  const links = new Map<string, { cables: number; gbps: number }>();
+  const leaves = new Set<string>();
+  for (const a of answers) {
+    const owner = a.entity.kind === "node" ? a.entity.id : (a.entity.parent ?? a.entity.id);
+    if (a.nvlinkDomain && a.entity.kind === "node") {
+      add(a.nvlinkDomain, `NVLink ${a.nvlinkDomain.replace(/^nvlinkDomain:/, "")}`, "domain");
+      edges.push({ source: owner, target: a.nvlinkDomain, label: "NVLink" });
+    }
+    for (const u of a.uplinks) {
+      const key = `${owner}|${u.id}`;
+      const l = links.get(key) ?? { cables: 0, gbps: 0 };
+      links.set(key, { cables: l.cables + u.cables, gbps: l.gbps + u.gbps * u.cables });
+      leaves.add(u.id);
+    }
+  }
+  for (const [key, l] of links) {
+    const [owner, sw] = key.split("|") as [string, string];
+    add(sw, sw.replace(/^switch:/, ""), "leaf");
+    edges.push({ source: owner, target: sw, label: `${l.cables}× · ${Math.round(l.gbps)} Gb/s` });
+  }
+  const ups = await Promise.all([...leaves].map((id) => entity(api, id).catch(() => undefined)));
+  for (const a of ups) {
+    if (!a) continue;
+    for (const u of a.uplinks) {
+      add(u.id, u.id.replace(/^switch:/, ""), "spine");
+      edges.push({ source: a.entity.id, target: u.id, label: `${u.cables}×` });
+    }
+  }
+  return { nodes, edges };
+}
+
+export function Topology({ path }: { path: string }) {
+  const { api } = useSession();
+  const [id] = segments(path, "/topology");
+  const racks = usePoll<Page<Entity>>("/v1/topology/racks?limit=10000");
+  const rackId = id ?? racks.data?.items[0]?.id;
+  const [graph, setGraph] = useState<{ id: string; data?: GraphData; error?: ApiFailure }>();
+  useEffect(() => {
+    if (!rackId) return;
+    let live = true;
+    setGraph({ id: rackId });
+    neighborhood(api, rackId)
+      .then((data) => live && setGraph({ id: rackId, data }))
+      .catch((error: ApiFailure) => live && setGraph({ id: rackId, error }));
+    return () => {
+      live = false;
+    };
+  }, [api, rackId]);
+  return (
+    <section>
+      <h1>Topology</h1>
+      <label>
+        Rack{" "}
+        <select
+          value={rackId ?? ""}
+          onChange={(e) => navigate(`/topology/${encodeURIComponent(e.target.value)}`)}
+        >
+          {(racks.data?.items ?? []).map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name}
+              {r.org ? ` (${r.org})` : ""}
+            </option>
+          ))}
+        </select>
+      </label>
+      {racks.data?.items.length === 0 && <Empty>No racks you may see.</Empty>}
+      {graph?.error?.status === 404 ? (
+        <p className="not-yours" role="alert">
+          <code>{graph.id}</code> does not exist, or it is not yours to see.
+        </p>
+      ) : graph?.error ? (
+        <Failed error={graph.error} what="the topology" />
+      ) : graph?.data ? (
+        <Graph data={graph.data} />
+      ) : (
+        rackId && <Loading what="the topology" />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,198 @@
+/**
+ * The console in a real browser (Debian's Chromium through playwright-core, headless) against a
+ * real control plane reading the lab twin: login, the floor and a rack's GPUs, every view, the
+ * dead-API banner, themes, and org scoping (an org viewer sees only its racks, and another org's
+ * rack by URL is "not found"). Screenshots go to screenshots/ (git-ignored).
+ */
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { Browser, Page } from "playwright-core";
+import { buildConsole, type Lab, launchBrowser, startLab } from "./harness.ts";
+
+// The callbacks given to page.evaluate and waitForFunction run in the browser, where these exist.
+declare const document: { querySelector(s: string): { textContent: string | null } | null } & {
+  querySelectorAll(
+    s: string,
+  ): Iterable<{ textContent: string | null; getAttribute(n: string): string | null }>;
+};
+declare const sessionStorage: { setItem(k: string, v: string): void };
+
+const SHOTS = fileURLToPath(new URL("../../../screenshots/", import.meta.url));
+let lab: Lab;
+let browser: Browser;
+
+before(async () => {
+  buildConsole();
+  mkdirSync(SHOTS, { recursive: true });
+  lab = await startLab(2);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await lab?.stop();
+});
+
+/** A page of a fresh browser context, already logged in with `token` when one is given. */
+async function open(path: string, token?: string, colorScheme: "dark" | "light" = "dark"): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme });
+  if (token) await context.addInitScript((t) => sessionStorage.setItem("flightdeck.token", t), token);
+  const page = await context.newPage();
+  await page.goto(lab.url + path);
+  return page;
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+
+describe("the console", { timeout: 180_000 }, () => {
+  it("logs in with a pasted token and shows live numbers on the overview", async () => {
+    const page = await open("/");
+    await page.getByLabel("API token").fill("not-a-token");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("alert").filter({ hasText: "refused" }).waitFor();
+    await page.getByLabel("API token").fill(lab.adminToken);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    assert.match(page.url(), /\/overview$/);
+    const tokens = page.getByRole("region", { name: "Tokens per second" }).locator(".value");
+    await page.waitForFunction((el) => el !== null && el.textContent !== "–", await tokens.elementHandle(), {
+      timeout: 30_000,
+    });
+    await page.waitForTimeout(2500);
+    await shot(page, "overview");
+    await page.context().close();
+  });
+
+  it("shows the floor and opens a rack with its GPUs' live power, temperature, utilization and cap", async () => {
+    const page = await open("/floor", lab.adminToken);
+    const racks = page.locator("a.rack");
+    await racks.first().waitFor();
+    assert.deepEqual(await racks.evaluateAll((as) => as.map((a) => a.getAttribute("data-rack"))), [
+      "rack:r01",
+      "rack:r02",
+      "rack:r03",
+      "rack:r04",
+    ]);
+    // Keyboard: the rack tiles are links reached by Tab and opened by Enter.
+    await page.locator('a.rack[data-rack="rack:r02"]').focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Rack r02" }).waitFor();
+    assert.match(page.url(), /\/floor\/rack\/rack%3Ar02$/);
+    const gpuRows = page.locator("tr[data-gpu]");
+    assert.equal(await gpuRows.count(), 32);
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll("tr[data-gpu] td:first-of-type")];
+      return cells.length > 0 && cells.every((c) => / W$/.test(c.textContent ?? ""));
+    });
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("td[data-cap]")].every((c) => c.getAttribute("data-cap") !== ""),
+    );
+    await page.getByLabel("Temperature").check();
+    await page.waitForFunction(() => /°C/.test(document.querySelector(".legend")?.textContent ?? ""));
+    await shot(page, "floor-rack");
+    await page.context().close();
+  });
+
+  it("shows workloads, topology, orgs, events and power", async () => {
+    const page = await open("/workloads", lab.adminToken);
+    await page.locator("table.list tbody tr").nth(3).waitFor({ timeout: 30_000 });
+    const jobs = await page.locator("table.list tbody th").allTextContents();
+    for (const job of ["acme-chat", "acme-pretrain", "globex-code", "globex-finetune"])
+      assert.ok(jobs.includes(job), job);
+    await shot(page, "workloads");
+
+    await page.getByRole("link", { name: "Topology" }).click();
+    await page.locator(".graph canvas").first().waitFor();
+    const graph = await page.locator(".graph").getAttribute("aria-label");
+    assert.match(graph ?? "", /r01-dgx1 \(8 GPUs\)/);
+    assert.match(graph ?? "", /NVLink r01-dgx1/);
+    assert.match(graph ?? "", /ib\/su1-leaf/);
+    await shot(page, "topology");
+
+    await page.getByRole("link", { name: "Orgs" }).click();
+    await page.getByRole("rowheader", { name: /acme/ }).waitFor();
+    await page.getByRole("rowheader", { name: /globex/ }).waitFor();
+    await shot(page, "orgs");
+
+    await page.getByRole("link", { name: "Events" }).click();
+    await page.getByRole("heading", { name: "Events" }).waitFor();
+    await page.getByRole("link", { name: "Power" }).click();
+    await page.getByRole("heading", { name: "Power", exact: true }).waitFor();
+    await page.locator("table.list tbody tr").first().waitFor();
+    await shot(page, "power");
+    await page.context().close();
+  });
+
+  it("lists an Xid event and links it to its GPU on the floor", async () => {
+    const res = await fetch(`${lab.sim.url}/sim/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ kind: "xid79", target: "gpu:r03-dgx2/5" }),
+    });
+    assert.ok(res.ok, await res.text());
+    const page = await open("/events", lab.adminToken);
+    const link = page.getByRole("link", { name: "gpu:r03-dgx2/5" }).first();
+    await link.waitFor({ timeout: 30_000 });
+    await shot(page, "events");
+    await link.click();
+    await page.getByRole("heading", { name: "Rack r03" }).waitFor();
+    await page.locator('tr.marked[data-gpu="gpu:r03-dgx2/5"]').waitFor();
+    await page.context().close();
+  });
+
+  it("shows an org viewer only its own racks, and another org's rack by URL as not found", async () => {
+    const token = await lab.tokenFor("globex", "org-viewer");
+    const page = await open("/floor", token, "light");
+    await page.locator("a.rack").first().waitFor();
+    assert.deepEqual(
+      await page.locator("a.rack").evaluateAll((as) => as.map((a) => a.getAttribute("data-rack"))),
+      ["rack:r03", "rack:r04"],
+    );
+    assert.equal(await page.getByRole("link", { name: "Orgs" }).count(), 0);
+    await page.goto(`${lab.url}/floor/rack/${encodeURIComponent("rack:r01")}`);
+    const alert = page.getByRole("alert").filter({ hasText: "not yours" });
+    await alert.waitFor();
+    assert.equal(await page.getByRole("heading", { name: "Rack r01" }).count(), 0);
+    assert.equal(await page.locator("tr[data-gpu]").count(), 0);
+    await shot(page, "org-viewer-not-yours");
+    // Nor through a GPU link or the topology of that rack.
+    await page.goto(`${lab.url}/floor/gpu/${encodeURIComponent("gpu:r01-dgx1/0")}`);
+    await page.getByRole("alert").filter({ hasText: "not yours" }).waitFor();
+    await page.goto(`${lab.url}/topology/${encodeURIComponent("rack:r01")}`);
+    await page.getByRole("alert").filter({ hasText: "not yours" }).waitFor();
+    await page.context().close();
+  });
+
+  it("shows a banner when the API stops answering, and switches themes", async () => {
+    const page = await open("/overview", lab.adminToken);
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    assert.equal(await page.locator("html").getAttribute("data-theme"), "dark");
+    await page.getByRole("button", { name: "Switch to light theme" }).click();
+    assert.equal(await page.locator("html").getAttribute("data-theme"), "light");
+    await page.route("**/v1/**", (route) => route.abort("connectionrefused"));
+    await page.getByRole("alert").filter({ hasText: "does not answer" }).waitFor({ timeout: 15_000 });
+    await shot(page, "api-down");
+    await page.unroute("**/v1/**");
+    await page
+      .getByRole("alert")
+      .filter({ hasText: "does not answer" })
+      .waitFor({ state: "detached", timeout: 15_000 });
+    await page.context().close();
+  });
+
+  it("serves the app for client routes and leaves the API's own paths alone", async () => {
+    for (const path of ["/", "/floor/rack/rack%3Ar01", "/events"]) {
+      const res = await fetch(lab.url + path);
+      assert.equal(res.status, 200, path);
+      assert.match(await res.text(), /<div id="root">/);
+    }
+    for (const path of ["/v1/nothing-here", "/nothing-here", "/assets/missing.js"]) {
+      const res = await fetch(lab.url + path);
+      assert.equal(res.status, 404, path);
+      assert.match(res.headers.get("content-type") ?? "", /problem\+json/, path);
+    }
+    assert.equal((await fetch(`${lab.url}/v1/kpi`)).status, 401);
+  });
+});
