@@ -25,6 +25,7 @@ if (!only || only === "parser") rows.push(...benchParser());
 if (!only || only === "series") rows.push(...benchSeries());
 if (!only || only === "power") rows.push(...benchPower());
 if (!only || only === "api") rows.push(...(await benchApi()));
+if (!only || only === "console") rows.push(...(await (await import("./console.ts")).benchConsole()));
 // Last: it runs a real Prometheus of 2 GB beside the collector, which would disturb what follows.
 if (!only || only === "ingest") rows.push(...(await benchIngest()));
 report(rows, json);

@@ -43,10 +43,6 @@ export function minutePoints(rows: Rollup[]): TotalsPoint[] {
     }));
 }
 
-interface PowerTarget {
-  current?: { watts?: number; fraction?: number; targetWatts?: number } | number | null;
-}
-
 export function Overview() {
   const { principal } = useSession();
   const live = useLive();
@@ -54,8 +50,7 @@ export function Overview() {
   const rollups = usePoll<{ rows: Rollup[] }>(`/v1/kpi/history?by=org&startMs=${since}`, 60_000);
   const stranded = usePoll<{ levels: StrandedLevel[] }>("/v1/kpi/stranded", 5000);
   const events = usePoll<{ events: { timestampMs: number }[] }>("/v1/telemetry/events?limit=10000", 5000);
-  const tree = usePoll<{ facility?: { targetWatts?: number; source?: string } }>("/v1/power/tree", 5000);
-  const target = usePoll<PowerTarget>("/v1/power/target", 10_000);
+  const tree = usePoll<{ targetWatts: number | null; peakWatts: number }>("/v1/power/tree", 5000);
 
   const points = useMemo(() => {
     const minutes = minutePoints(rollups.data?.rows ?? []);
@@ -70,8 +65,10 @@ export function Overview() {
 
   const feeds = (stranded.data?.levels ?? []).filter((l) => l.type === "feed");
   const facilityDraw = feeds.reduce((s, f) => s + (f.drawWatts ?? 0), 0);
-  const feedLimit = feeds.reduce((s, f) => s + f.limitWatts, 0);
-  const targetWatts = tree.data?.facility?.targetWatts;
+  // The power service knows the facility's peak (redundant feeds counted once); else the feeds' sum.
+  const peak = tree.data?.peakWatts || undefined;
+  const feedLimit = peak ?? feeds.reduce((s, f) => s + f.limitWatts, 0);
+  const targetWatts = tree.data?.targetWatts ?? undefined;
   const recent = (events.data?.events ?? []).filter((e) => e.timestampMs > Date.now() - 15 * 60_000);
   const share = now?.usableShare;
 
@@ -101,12 +98,10 @@ export function Overview() {
           sub={
             feeds.length > 0 ? (
               <>
-                {percent(feedLimit > 0 ? facilityDraw / feedLimit : undefined)} of the feeds'{" "}
-                {watts(feedLimit)}
+                {percent(feedLimit > 0 ? facilityDraw / feedLimit : undefined)} of{" "}
+                {peak ? `the facility's ${watts(peak)}` : `the feeds' combined ${watts(feedLimit)}`}
                 {targetWatts !== undefined ? ` · target ${watts(targetWatts)}` : ""}
-                {target.error?.status === 404 && targetWatts === undefined
-                  ? " · no power target service"
-                  : ""}
+                {tree.error?.status === 503 ? " · no power service" : ""}
               </>
             ) : (
               "GPU power (no feed meters visible)"

@@ -17,40 +17,54 @@ export interface PowerLevel {
   name: string;
   parent: string | null;
   limitWatts: number;
-  watts: number;
+  /** The GPU budget the allocator gave the level, and what its GPUs' caps add up to. */
+  gpuWatts: number;
+  allocatedWatts: number;
   drawWatts: number | null;
-  headroomWatts: number;
+  headroomWatts: number | null;
+  utilization: number | null;
   binds: boolean;
-  marginalTokensPerJoule?: number | null;
+  marginalTokensPerJoule: number;
   gpuCount: number;
+  band: string | null;
 }
 
 interface PowerTree {
   atMs: number;
-  facility: { targetWatts: number | null; source: string };
+  targetWatts: number | null;
+  peakWatts: number;
   levels: PowerLevel[];
 }
 
 interface Action {
   atMs: number;
-  gpu: string;
-  fromWatts: number;
-  capWatts: number;
-  rule: string;
-  level: string;
+  kind: "safety" | "allocation" | "enforcement";
   text: string;
+  gpu?: string;
+  fromWatts?: number;
+  capWatts?: number;
+  rule?: string;
+  level?: string;
 }
 
-interface TargetAnswer {
-  current: unknown;
-  schedule?: unknown[];
-  events?: unknown[];
+type TargetInput = { watts: number } | { fraction: number };
+
+interface TargetStatus {
+  watts?: number;
+  source: string | null;
+  eventId?: string;
+  peakWatts: number;
+  operator: TargetInput | null;
+  schedule: { atMs: number; target: TargetInput }[];
+  events: { id: string; startMs: number; endMs: number; target: TargetInput; reason: string }[];
+  bms: { url: string; loadTargetWatts?: number; facilityPowerWatts?: number; error?: string } | null;
 }
 
 export function Power({ path }: { path: string }) {
   const [what, id] = segments(path, "/power");
   const tree = usePoll<PowerTree>("/v1/power/tree", 2000);
-  const missing = tree.error?.status === 404;
+  // 503: this server runs no power service; 404: an older server without its routes.
+  const missing = tree.error?.status === 503 || tree.error?.status === 404;
   return (
     <section>
       <h1>Power</h1>
@@ -71,7 +85,8 @@ function Budget({ tree, error }: { tree: PowerTree | undefined; error: ApiFailur
         {(t) => (
           <>
             <p className="muted">
-              Facility target {watts(t.facility.targetWatts)} ({t.facility.source}) · at {clock(t.atMs)}
+              {t.targetWatts !== null ? `Facility target ${watts(t.targetWatts)} · ` : ""}
+              {t.peakWatts > 0 ? `peak ${watts(t.peakWatts)} · ` : ""}decided at {clock(t.atMs)}
             </p>
             <table className="list power-tree">
               <thead>
@@ -79,6 +94,7 @@ function Budget({ tree, error }: { tree: PowerTree | undefined; error: ApiFailur
                   <th scope="col">Level</th>
                   <th scope="col">Draw against limit</th>
                   <th scope="col">GPU budget</th>
+                  <th scope="col">Caps</th>
                   <th scope="col">Headroom</th>
                   <th scope="col">GPUs</th>
                   <th scope="col">Marginal tokens/J</th>
@@ -92,12 +108,13 @@ function Budget({ tree, error }: { tree: PowerTree | undefined; error: ApiFailur
                       {level.binds && <span className="tag">binds</span>}
                     </th>
                     <td>
-                      <Bar value={level.drawWatts ?? level.watts} limit={level.limitWatts} />
+                      <Bar value={level.drawWatts} limit={level.limitWatts} />
                     </td>
-                    <td>{watts(level.watts)}</td>
+                    <td>{watts(level.gpuWatts)}</td>
+                    <td>{watts(level.allocatedWatts)}</td>
                     <td>{watts(level.headroomWatts)}</td>
                     <td>{level.gpuCount}</td>
-                    <td>{si(level.marginalTokensPerJoule ?? undefined)}</td>
+                    <td>{si(level.marginalTokensPerJoule)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -145,20 +162,29 @@ function Bar({ value, limit }: { value: number | null; limit: number }) {
 
 function Target() {
   const { api, principal } = useSession();
-  const target = usePoll<TargetAnswer>("/v1/power/target", 5000);
+  const target = usePoll<TargetStatus>(isAdmin(principal) ? "/v1/power/target" : null, 5000);
   const [percentText, setPercentText] = useState("90");
   const [message, setMessage] = useState<string>();
+  if (!isAdmin(principal))
+    return (
+      <section aria-labelledby="target-h">
+        <h2 id="target-h">Facility target</h2>
+        <p className="muted">The facility target is site-wide: the provider's administrators set it.</p>
+      </section>
+    );
+  const put = (body: { target: TargetInput | null }, done: string) =>
+    api
+      .send("PUT", "/v1/power/target", body)
+      .then(() => {
+        setMessage(done);
+        target.reload();
+      })
+      .catch((err: ApiFailure) => setMessage(`Refused: ${err.message}`));
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const fraction = Number(percentText) / 100;
     if (!(fraction > 0 && fraction <= 1)) return setMessage("Give a share between 1 and 100 %.");
-    api
-      .send("PUT", "/v1/power/target", { fraction })
-      .then(() => {
-        setMessage(`Target set to ${percentText} % of the facility.`);
-        target.reload();
-      })
-      .catch((err: ApiFailure) => setMessage(`Refused: ${err.message}`));
+    put({ target: { fraction } }, `Target set to ${percentText} % of the facility's peak.`);
   };
   return (
     <section aria-labelledby="target-h">
@@ -166,79 +192,96 @@ function Target() {
       <Async data={target.data} error={target.error} what="the target">
         {(t) => (
           <>
-            <p>
-              Now: <strong>{describeTarget(t.current)}</strong>
+            <p data-target-watts={t.watts ?? ""}>
+              In force: <strong>{t.watts === undefined ? "none" : watts(t.watts)}</strong>
+              {t.source ? ` set by the ${t.source}${t.eventId ? ` (event ${t.eventId})` : ""}` : ""} ·
+              facility peak {watts(t.peakWatts)}
+              {t.operator ? ` · operator's target ${describeTarget(t.operator)}` : ""}
             </p>
-            {t.schedule && t.schedule.length > 0 && (
-              <ul className="schedule" aria-label="Schedule">
-                {t.schedule.map((s) => (
-                  <li key={JSON.stringify(s)}>{describeTarget(s)}</li>
-                ))}
-              </ul>
+            {t.schedule.length > 0 && (
+              <>
+                <h3>Schedule</h3>
+                <ul className="schedule">
+                  {t.schedule.map((s) => (
+                    <li key={s.atMs}>
+                      from {new Date(s.atMs).toLocaleString()}: {describeTarget(s.target)}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
+            {t.events.length > 0 && (
+              <>
+                <h3>Demand-response events</h3>
+                <ul className="schedule">
+                  {t.events.map((e) => (
+                    <li key={e.id}>
+                      {e.id}: {describeTarget(e.target)} from {clock(e.startMs)} to {clock(e.endMs)}
+                      {e.reason ? ` (${e.reason})` : ""}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
+            {t.bms && (
+              <p className="muted">
+                Building management system {t.bms.url}
+                {t.bms.loadTargetWatts !== undefined ? `: asks for ${watts(t.bms.loadTargetWatts)}` : ""}
+                {t.bms.error ? ` (${t.bms.error})` : ""}
+              </p>
             )}
           </>
         )}
       </Async>
-      {isAdmin(principal) && (
-        <form className="row" onSubmit={submit} aria-label="Set the facility target">
-          <label htmlFor="target-pct">Target, % of the facility limit</label>
-          <input
-            id="target-pct"
-            type="number"
-            min={1}
-            max={100}
-            step={1}
-            value={percentText}
-            onChange={(e) => setPercentText(e.target.value)}
-          />
-          <button type="submit" className="primary">
-            Set target
-          </button>
-          {message && <span role="status">{message}</span>}
-        </form>
-      )}
+      <form className="row" onSubmit={submit} aria-label="Set the facility target">
+        <label htmlFor="target-pct">Operator's target, % of the facility's peak</label>
+        <input
+          id="target-pct"
+          type="number"
+          min={1}
+          max={100}
+          step={1}
+          value={percentText}
+          onChange={(e) => setPercentText(e.target.value)}
+        />
+        <button type="submit" className="primary">
+          Set target
+        </button>
+        <button type="button" onClick={() => put({ target: null }, "The operator's target is cleared.")}>
+          Clear
+        </button>
+        {message && <span role="status">{message}</span>}
+      </form>
     </section>
   );
 }
 
-/** A target or schedule entry in words, whatever fields it carries. */
-export function describeTarget(t: unknown): string {
-  if (t === null || t === undefined) return "none";
-  if (typeof t === "number") return watts(t);
-  if (typeof t !== "object") return String(t);
-  const o = t as Record<string, unknown>;
-  const parts: string[] = [];
-  const w = o.watts ?? o.targetWatts;
-  if (typeof w === "number") parts.push(watts(w));
-  if (typeof o.fraction === "number") parts.push(`${percent(o.fraction, 0)} of the facility`);
-  for (const k of ["source", "reason", "from", "until"])
-    if (o[k] !== undefined && o[k] !== null)
-      parts.push(`${k} ${typeof o[k] === "number" && k !== "source" ? clock(o[k] as number) : String(o[k])}`);
-  const at = o.atMs ?? o.startMs;
-  if (typeof at === "number") parts.push(`at ${clock(at)}`);
-  return parts.length > 0 ? parts.join(" · ") : JSON.stringify(t);
+/** A target as operators give it, in words. */
+export function describeTarget(t: TargetInput | null): string {
+  if (t === null) return "none";
+  return "watts" in t ? watts(t.watts) : `${percent(t.fraction, 0)} of peak`;
 }
 
 function Actions() {
-  const actions = usePoll<Action[] | { actions: Action[] }>("/v1/power/actions", 2000);
-  const list = Array.isArray(actions.data) ? actions.data : (actions.data?.actions ?? []);
+  const actions = usePoll<{ actions: Action[] }>("/v1/power/actions?limit=200", 2000);
+  const list = actions.data?.actions ?? [];
   return (
     <section aria-labelledby="actions-h">
-      <h2 id="actions-h">Safety loop actions</h2>
+      <h2 id="actions-h">Power log: safety actions, allocations, enforcement</h2>
       <Async data={actions.data} error={actions.error} what="the actions">
         {() =>
           list.length === 0 ? (
-            <Empty>No safety action: every level is within its limit.</Empty>
+            <Empty>Nothing logged yet: every level is within its limit.</Empty>
           ) : (
             <table className="list">
               <thead>
                 <tr>
                   <th scope="col">When</th>
+                  <th scope="col">Kind</th>
                   <th scope="col">GPU</th>
                   <th scope="col">Cap</th>
                   <th scope="col">Rule</th>
-                  <th scope="col">Level</th>
-                  <th scope="col">Why</th>
+                  <th scope="col">What</th>
                 </tr>
               </thead>
               <tbody>
@@ -249,14 +292,17 @@ function Actions() {
                   .map(({ a, key }) => (
                     <tr key={key}>
                       <td>{clock(a.atMs)}</td>
+                      <td>{a.kind}</td>
                       <td>
-                        <Link href={`/power/gpu/${encodeURIComponent(a.gpu)}`}>{a.gpu}</Link>
+                        {a.gpu ? <Link href={`/power/gpu/${encodeURIComponent(a.gpu)}`}>{a.gpu}</Link> : "–"}
                       </td>
                       <td>
-                        {watts(a.fromWatts)} → {watts(a.capWatts)}
+                        {a.capWatts !== undefined ? `${watts(a.fromWatts)} → ${watts(a.capWatts)}` : "–"}
                       </td>
-                      <td>{a.rule}</td>
-                      <td>{a.level}</td>
+                      <td>
+                        {a.rule ?? "–"}
+                        {a.level ? <span className="muted"> at {a.level}</span> : null}
+                      </td>
                       <td>{a.text}</td>
                     </tr>
                   ))}
@@ -272,12 +318,14 @@ function Actions() {
 interface Explanation {
   gpu: string;
   capWatts: number;
+  allocatedWatts: number;
   minWatts: number;
   maxWatts: number;
-  binding: string | null;
-  marginalTokensPerJoule: number | null;
-  profile: string | null;
   job: string | null;
+  priority: number | null;
+  profile: { name: string; capWatts: number; source: string; reason: string } | null;
+  binding: { kind: string; level?: string; name?: string };
+  marginalTokensPerJoule: number;
   text: string;
 }
 
@@ -288,7 +336,7 @@ function CapExplanation({ gpu }: { gpu: string }) {
       <h2 id="why-h">Why {gpu} has its cap</h2>
       {why.error?.status === 404 ? (
         <p className="not-yours" role="alert">
-          <code>{gpu}</code> does not exist, it is not yours to see, or the power service does not run here.
+          <code>{gpu}</code> does not exist, or it is not yours to see.
         </p>
       ) : (
         <Async data={why.data} error={why.error} what="the explanation">
@@ -297,19 +345,26 @@ function CapExplanation({ gpu }: { gpu: string }) {
               <p className="lead">{e.text}</p>
               <dl className="facts">
                 <dt>Cap</dt>
-                <dd>{watts(e.capWatts)}</dd>
+                <dd data-cap-watts={e.capWatts}>{watts(e.capWatts)}</dd>
+                <dt>Allocated</dt>
+                <dd>{watts(e.allocatedWatts)}</dd>
                 <dt>Range</dt>
                 <dd>
                   {watts(e.minWatts)} – {watts(e.maxWatts)}
                 </dd>
-                <dt>Binding</dt>
-                <dd>{e.binding ?? "nothing: the GPU runs at its profile's cap"}</dd>
+                <dt>Held by</dt>
+                <dd>
+                  {e.binding.kind}
+                  {e.binding.name ? `: ${e.binding.name}` : e.binding.level ? `: ${e.binding.level}` : ""}
+                </dd>
                 <dt>Profile</dt>
-                <dd>{e.profile ?? "–"}</dd>
+                <dd>
+                  {e.profile ? `${e.profile.name} (${watts(e.profile.capWatts)}; ${e.profile.reason})` : "–"}
+                </dd>
                 <dt>Job</dt>
-                <dd>{e.job ?? "idle"}</dd>
+                <dd>{e.job ? `${e.job}${e.priority !== null ? `, priority ${e.priority}` : ""}` : "idle"}</dd>
                 <dt>Marginal tokens/J</dt>
-                <dd>{si(e.marginalTokensPerJoule ?? undefined)}</dd>
+                <dd>{si(e.marginalTokensPerJoule)}</dd>
               </dl>
             </>
           )}

@@ -1,27 +1,23 @@
 /**
- * Jobs and inference services with their placement and profile (from the power service, where it
- * runs), their model servers, tokens per second and tokens per joule (live, by job).
+ * Jobs and inference services: their model servers, tokens per second and tokens per joule (live,
+ * by job), and, where the power service runs, their priority, profile, cap and what holds it.
  */
 import { useMemo } from "react";
 import { Async, Empty } from "../components/State.tsx";
 import { percent, si, watts } from "../format.ts";
 import { useLive, usePoll } from "../hooks.tsx";
-import { Link } from "../router.tsx";
 
+/** A running job as the power service allocates for it. */
 interface PowerJob {
-  job?: string;
-  name?: string;
-  id?: string;
-  org?: string | null;
-  kind?: string;
-  profile?: string | { name?: string } | null;
-  racks?: string[];
-  nodes?: string[];
-  gpus?: string[] | number;
-  capWatts?: number;
+  id: string;
+  org: string | null;
+  kind: "training" | "inference";
+  priority: number;
+  gpus: number;
+  capWatts: number;
+  profile: string | null;
+  stoppedBy: string;
 }
-
-const jobName = (j: PowerJob) => j.job ?? j.name ?? j.id ?? "";
 
 export function Workloads() {
   const live = useLive();
@@ -29,11 +25,8 @@ export function Workloads() {
     "/v1/telemetry/series?selector=vllm:num_requests_running&windowSeconds=30&limit=10000",
     5000,
   );
-  const power = usePoll<{ jobs?: PowerJob[] } | PowerJob[]>("/v1/power/jobs", 10_000);
-  const powerJobs = useMemo(() => {
-    const list = Array.isArray(power.data) ? power.data : (power.data?.jobs ?? []);
-    return new Map(list.map((j) => [jobName(j), j]));
-  }, [power.data]);
+  const power = usePoll<{ jobs: PowerJob[] }>("/v1/power/jobs", 5000);
+  const powerJobs = useMemo(() => new Map((power.data?.jobs ?? []).map((j) => [j.id, j])), [power.data]);
   const serversOf = useMemo(() => {
     const m = new Map<string, { name: string; running: number | undefined }[]>();
     for (const s of servers.data?.series ?? []) {
@@ -50,7 +43,7 @@ export function Workloads() {
       <h1>Workloads</h1>
       <p className="muted">
         Training jobs and inference services, live over the last minute.
-        {power.error?.status === 404 ? " Placement and profiles appear when the power service runs." : ""}
+        {power.error?.status === 503 ? " Profiles and caps appear when the power service runs." : ""}
       </p>
       <Async data={live.jobs} error={undefined} what="workloads">
         {() =>
@@ -63,8 +56,9 @@ export function Workloads() {
                   <th scope="col">Job</th>
                   <th scope="col">Kind</th>
                   <th scope="col">GPUs</th>
-                  <th scope="col">Placement</th>
+                  <th scope="col">Priority</th>
                   <th scope="col">Profile</th>
+                  <th scope="col">Cap per GPU</th>
                   <th scope="col">Tokens/s</th>
                   <th scope="col">Tokens per joule</th>
                   <th scope="col">GPU power</th>
@@ -75,7 +69,6 @@ export function Workloads() {
                 {rows.map((r) => {
                   const p = powerJobs.get(r.key);
                   const srv = serversOf.get(r.key) ?? [];
-                  const profile = typeof p?.profile === "string" ? p.profile : p?.profile?.name;
                   return (
                     <tr key={r.key}>
                       <th scope="row">{r.key}</th>
@@ -92,23 +85,12 @@ export function Workloads() {
                         )}
                       </td>
                       <td>{r.gpus}</td>
-                      <td>
-                        {p?.racks?.length
-                          ? p.racks.map((rack, i) => (
-                              <span key={rack}>
-                                {i > 0 ? ", " : ""}
-                                <Link
-                                  href={`/floor/rack/${encodeURIComponent(rack.includes(":") ? rack : `rack:${rack}`)}`}
-                                >
-                                  {rack.replace(/^rack:/, "")}
-                                </Link>
-                              </span>
-                            ))
-                          : p?.nodes?.length
-                            ? p.nodes.join(", ")
-                            : "–"}
+                      <td>{p?.priority ?? "–"}</td>
+                      <td>{p?.profile ?? "–"}</td>
+                      <td title={p ? `held by ${p.stoppedBy}` : undefined}>
+                        {p ? watts(p.capWatts) : "–"}
+                        {p && <div className="muted small">{p.stoppedBy}</div>}
                       </td>
-                      <td>{profile ?? "–"}</td>
                       <td>{si(r.tokensPerSecond)}</td>
                       <td>{si(r.tokensPerJoule)}</td>
                       <td>{watts(r.meanPowerWatts * r.gpus)}</td>
