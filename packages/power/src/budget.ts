@@ -40,6 +40,11 @@ export interface BudgetOptions {
   /** Per power device id (`power:fpdu-a1`): a lower limit than its rating × derating. */
   overrides?: Readonly<Record<string, LimitOverride>>;
   facility?: FacilityTarget;
+  /**
+   * AC-to-DC efficiency of the nodes' supplies (default 1: limits taken as node draw). Meters and
+   * breakers see AC, caps bound DC: with e < 1 a level's GPUs get limit × e − other draw.
+   */
+  psuEfficiency?: number;
 }
 
 /** One level of the tree: a set of nodes and what they may draw together. */
@@ -55,7 +60,7 @@ export interface Budget {
   readonly limitWatts: number;
   /** Non-GPU draw of the nodes under it, at their worst. */
   readonly fixedWatts: number;
-  /** What the GPUs under it may draw together: limitWatts − fixedWatts. */
+  /** What the GPUs under it may draw together: limitWatts × psuEfficiency − fixedWatts. */
   readonly watts: number;
   /** Some device here feeds its nodes in unequal shares and is budgeted at the largest. */
   readonly conservative: boolean;
@@ -167,7 +172,10 @@ export function deriveBudgets(build: BuildResult, options: BudgetOptions = {}): 
   }
 
   const { sets: tree, deepest } = laminarTree(constraints, graph.size, (s) => s.id);
-  return assemble(build, tree, deepest, fixedOf, nodes, peakWatts);
+  const efficiency = options.psuEfficiency ?? 1;
+  if (!(efficiency > 0 && efficiency <= 1))
+    throw new PowerError("bad-override", `psuEfficiency ${efficiency} must be in (0, 1]`);
+  return assemble(build, tree, deepest, fixedOf, nodes, peakWatts, efficiency);
 }
 
 /** Each device's limit after overrides, which may only lower it (a higher one could trip it). */
@@ -199,6 +207,7 @@ function assemble(
   fixedOf: Float64Array,
   nodes: Entity[],
   peakWatts: number,
+  efficiency: number,
 ): BudgetTree {
   const { graph, catalog } = build;
   const { offsets, items } = graph.rel.children;
@@ -236,7 +245,7 @@ function assemble(
     devices: s.sources.map((x) => x.id),
     limitWatts: s.limits[0]!,
     fixedWatts: fixed[k]!,
-    watts: s.limits[0]! - fixed[k]!,
+    watts: s.limits[0]! * efficiency - fixed[k]!,
     conservative: s.sources.some((x) => x.conservative),
     gpus: direct[k]!,
     gpuCount: count[k]!,

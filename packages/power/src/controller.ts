@@ -142,6 +142,14 @@ function optional<K extends string>(key: K, value: number | undefined): { [k in 
   return value === undefined ? {} : ({ [key]: value } as { [k in K]: number });
 }
 
+/**
+ * AC-to-DC efficiency the controller plans with when the budget options give none: inside the
+ * roughly 90–96% band 80 PLUS Platinum and Titanium server supplies are certified for, from 20%
+ * to full load (an assumption). Meters read AC and caps bound DC, so a level's GPUs get
+ * limit × efficiency − other draw, and a level draws at most (Σ caps + other draw) / efficiency.
+ */
+export const PLANNED_PSU_EFFICIENCY = 0.92;
+
 const IDLE_PREFIX = "idle:";
 /** A GPU without a known job weighs this much: it only gets watts nothing else wants. */
 const IDLE_WEIGHT = 1e-6;
@@ -174,7 +182,7 @@ export class PowerController {
 
   constructor(options: ControllerOptions) {
     this.build = options.build;
-    this.budgetOptions = options.budget ?? {};
+    this.budgetOptions = { psuEfficiency: PLANNED_PSU_EFFICIENCY, ...options.budget };
     this.policy = options.policy ?? definePolicy({ rules: [], default: "max-p" });
     this.safetyConfig = options.safety ?? DEFAULT_SAFETY_CONFIG;
     this.stepWatts = options.stepWatts ?? 1;
@@ -210,9 +218,14 @@ export class PowerController {
    * running work at its minimum caps, this throws `PowerError` and nothing changes.
    */
   setBudgetOptions(options: BudgetOptions): void {
-    const tree = deriveBudgets(this.build, options);
+    const full = { psuEfficiency: PLANNED_PSU_EFFICIENCY, ...options };
+    const tree = deriveBudgets(this.build, full);
     this.commit(tree, this.jobs, this.policy, this.pinned);
-    this.budgetOptions = options;
+    this.budgetOptions = full;
+  }
+
+  private get efficiency(): number {
+    return this.budgetOptions.psuEfficiency ?? 1;
   }
 
   setFacilityTarget(target: FacilityTarget | undefined): void {
@@ -363,13 +376,36 @@ export class PowerController {
    */
   observe(readings: PowerReadings): ControlDecision {
     const tree = this.treeValue;
-    const levels: SafetyLevel[] = tree.budgets.map((b) => ({
-      id: b.id,
-      ...(b.parent >= 0 ? { parent: tree.budgets[b.parent]!.id } : {}),
-      limitWatts: b.limitWatts,
-      ...optional("measuredWatts", this.measure(b.devices, b.limitWatts, readings.deviceWatts)),
-      fixedWatts: b.fixedWatts,
-    }));
+    // What the confirmed caps allow each level to draw at most: a meter read before the caps
+    // took effect cannot show more than that, so a stale reading does not cut twice.
+    const capBound = new Float64Array(tree.budgets.length);
+    const applied = readings.appliedCapWatts;
+    if (applied) {
+      tree.gpus.forEach((slot) => {
+        const w = applied.get(slot.id) ?? slot.maxWatts;
+        for (let b = slot.budget; b >= 0; b = tree.budgets[b]!.parent) capBound[b]! += w;
+      });
+    }
+    const metered: (number | undefined)[] = [];
+    const levels: SafetyLevel[] = tree.budgets.map((b, k) => {
+      let measured = this.measure(b.devices, b.limitWatts, readings.deviceWatts);
+      metered.push(measured);
+      if (applied && measured !== undefined) {
+        const most = (capBound[k]! + b.fixedWatts) / this.efficiency;
+        measured = Math.min(measured, most);
+        // Its confirmed caps keep it under its limit: no cut is needed, whatever the thresholds
+        // (the allocator fills budgets to their limit, above the first threshold).
+        if (most <= b.limitWatts)
+          measured = Math.min(measured, b.limitWatts * this.safetyConfig.firstThreshold * 0.999);
+      }
+      return {
+        id: b.id,
+        ...(b.parent >= 0 ? { parent: tree.budgets[b.parent]!.id } : {}),
+        limitWatts: b.limitWatts,
+        ...optional("measuredWatts", measured),
+        fixedWatts: b.fixedWatts,
+      };
+    });
     let top = 0;
     let lowest = 0;
     for (const job of this.jobs) {
@@ -407,7 +443,7 @@ export class PowerController {
       capWatts.set(slot.id, decision.capWatts[slot.id] ?? this.allocatedCap[i]!);
     });
     const bands = new Map(decision.explanation.map((r) => [r.level, r]));
-    const status = this.levelStatus(levels, bands);
+    const status = this.levelStatus(metered, bands);
     this.last = Object.freeze({ atMs: readings.atMs, capWatts, actions: decision.actions, levels: status });
     return this.last;
   }
@@ -418,7 +454,7 @@ export class PowerController {
   }
 
   private levelStatus(
-    levels: readonly SafetyLevel[] | undefined,
+    metered: readonly (number | undefined)[] | undefined,
     bands: ReadonlyMap<string, SafetyLevelReport>,
   ): LevelStatus[] {
     const tree = this.treeValue;
@@ -428,7 +464,7 @@ export class PowerController {
       for (let b = slot.budget; b >= 0; b = tree.budgets[b]!.parent) allocated[b]! += this.allocatedCap[i]!;
     });
     return tree.budgets.map((b, k) => {
-      const draw = levels?.[k]?.measuredWatts;
+      const draw = metered?.[k];
       const use = alloc.budgets[k]!;
       const report = bands.get(b.id);
       return {

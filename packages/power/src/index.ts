@@ -27,6 +27,7 @@ export {
   type ControllerOptions,
   type GpuExplanation,
   type LevelStatus,
+  PLANNED_PSU_EFFICIENCY,
   PowerController,
   type PowerReadings,
 } from "./controller.ts";

@@ -130,8 +130,8 @@ describe("PowerController", () => {
     for (const d of rack.devices) deviceWatts.set(d, over / 4);
     for (const d of c.tree.budgets[0]!.devices) if (!d.includes("util")) deviceWatts.set(d, 40_000);
     const gpuDrawWatts = new Map(training.gpus.map((g) => [g, 690]));
-    const appliedCapWatts = new Map(c.tree.gpus.map((g) => [g.id, 700]));
-    const d = c.observe({ atMs: 1_000, deviceWatts, gpuDrawWatts, appliedCapWatts });
+    // No confirmed caps: every GPU may draw anything up to its maximum, so the reading stands.
+    const d = c.observe({ atMs: 1_000, deviceWatts, gpuDrawWatts });
     const level = d.levels[1]!;
     assert.ok(Math.abs(level.drawWatts! - over) < 1e-6);
     assert.equal(level.band, "second");
@@ -141,6 +141,24 @@ describe("PowerController", () => {
     assert.equal(c.explainGpu(training.gpus[0]!)!.binding.kind, "safety");
     // The root's meters: the util devices are missing, but the floor PDUs of both sides are read.
     assert.equal(d.levels[0]!.drawWatts, 80_000);
+  });
+
+  it("does not cut again on a reading the confirmed caps cannot produce (read before they took effect)", () => {
+    const c = new PowerController({ build: lab });
+    c.setJobs([training, batch, chat]);
+    c.setFacilityTarget({ fraction: 0.7 });
+    const root = c.tree.budgets[0]!;
+    const deviceWatts = new Map(
+      root.devices.filter((d) => d.includes("fpdu")).map((d) => [d, root.limitWatts * 0.6]),
+    );
+    const appliedCapWatts = new Map(c.tree.gpus.map((g) => [g.id, c.allocatedWatts(g.id)!]));
+    const stale = c.observe({ atMs: 1_000, deviceWatts, appliedCapWatts });
+    assert.equal(stale.actions.length, 0);
+    assert.ok(stale.levels[0]!.drawWatts! > root.limitWatts, "the tree shows the meter as read");
+    assert.equal(stale.levels[0]!.band, "between");
+    // With the caps not yet confirmed (counted at their maximum) the same reading is acted on.
+    const unconfirmed = c.observe({ atMs: 2_000, deviceWatts });
+    assert.ok(unconfirmed.actions.length > 0);
   });
 
   it("assumes a level with a missing meter is at its limit", () => {
