@@ -7,6 +7,7 @@ import { benchIngest } from "./ingest.ts";
 import { type Row, report } from "./lib.ts";
 import { benchModelLoad, benchModelQueries } from "./model.ts";
 import { benchParser } from "./parser.ts";
+import { benchPlacement } from "./placement.ts";
 import { benchPower } from "./power.ts";
 import { benchSeries } from "./series.ts";
 import { benchSim } from "./sim.ts";
@@ -24,6 +25,7 @@ if (!only || only === "sim") rows.push(...benchSim());
 if (!only || only === "parser") rows.push(...benchParser());
 if (!only || only === "series") rows.push(...benchSeries());
 if (!only || only === "power") rows.push(...benchPower());
+if (!only || only === "placement") rows.push(...benchPlacement());
 if (!only || only === "api") rows.push(...(await benchApi()));
 if (!only || only === "console") rows.push(...(await (await import("./console.ts")).benchConsole()));
 // Last: it runs a real Prometheus of 2 GB beside the collector, which would disturb what follows.

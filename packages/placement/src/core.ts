@@ -5,7 +5,7 @@
  */
 import type { Caps } from "./caps.ts";
 import { type Occupancy, overlaps } from "./occupancy.ts";
-import type { Scratch } from "./select.ts";
+import type { NotFound, Scratch } from "./select.ts";
 import type { OrgNodes, Topology } from "./topology.ts";
 
 export interface Core {
@@ -19,6 +19,8 @@ export interface Core {
   readonly admitFraction: number;
   /** How long a pod assumed by `prioritize` holds its node before it lapses unbound. */
   readonly assumeTtlMs: number;
+  /** Per request shape: why it could never fit, or whether it fits an empty factory. */
+  readonly ever: Map<string, { never?: string; empty?: NotFound | "fits" }>;
 }
 
 /** A request's window; `endMs` Infinity when open-ended. */

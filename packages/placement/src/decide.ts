@@ -27,8 +27,17 @@ export function decide(
   const s = core.scratch;
   const org = req.orgNodes;
   const base = explanationBase(core, req, caps);
-  const never = structural(core, req, caps);
-  if (never) return refused(req, "rejected", never, base, 0, undefined);
+  // Whether a request could ever fit depends only on the factory, its budgets and the request:
+  // remembered per org, shape, size and profile.
+  const key = `${req.org}\u0000${req.shape}\u0000${req.gpus}\u0000${caps.ref}\u0000${req.kind}`;
+  let memo = core.ever.get(key);
+  if (!memo) {
+    const never = structural(core, req, caps);
+    if (never) memo = { never };
+    if (core.ever.size >= 10_000) core.ever.clear();
+    core.ever.set(key, memo ?? {});
+  }
+  if (memo?.never) return refused(req, "rejected", memo.never, base, 0, undefined);
 
   prepare(core, org, caps, window);
   let free = 0;
@@ -46,10 +55,15 @@ export function decide(
     return out;
   }
   const now = failure(core, req, found);
-  prepare(core, org, caps, window, { empty: true });
-  const ever = search(s, org, req.gpus, req.shape);
-  clear(s);
-  if (!ever.ok) {
+  let ever = core.ever.get(key)!.empty;
+  if (!ever) {
+    prepare(core, org, caps, window, { empty: true });
+    const found = search(s, org, req.gpus, req.shape);
+    clear(s);
+    ever = found.ok ? "fits" : found;
+    core.ever.get(key)!.empty = ever;
+  }
+  if (ever !== "fits") {
     const why = failure(core, req, ever);
     return refused(
       req,

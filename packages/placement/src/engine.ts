@@ -111,6 +111,7 @@ export function createPlacementEngine(options: PlacementEngineOptions): Placemen
     levelName: levelNamer(topo),
     admitFraction,
     assumeTtlMs,
+    ever: new Map(),
   };
   const extender = extenderHandlers(core);
 

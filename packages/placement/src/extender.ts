@@ -24,6 +24,7 @@ import type { Caps } from "./caps.ts";
 import { type Core, prepare } from "./core.ts";
 import { PlacementError } from "./errors.ts";
 import { formatPercent, levelUse } from "./levels.ts";
+import type { Hold } from "./occupancy.ts";
 import { type PodAsk, readPod } from "./pod.ts";
 import { refusal } from "./select.ts";
 import type { OrgNodes } from "./topology.ts";
@@ -106,12 +107,11 @@ export function extenderHandlers(core: Core) {
       ];
     if (topo.gpuCount[n]! < p.ask.gpus)
       return [`has ${topo.gpuCount[n]} GPUs; the pod asks for ${p.ask.gpus}`, true];
-    const type = topo.gpuTypes[topo.gpuType[n]!]!;
     if (Number.isNaN(p.caps.capWatts[topo.gpuType[n]!]!))
-      return [`profile ${p.ask.profile} has no variant for ${type}`, true];
+      return [`profile ${p.ask.profile} has no variant for ${topo.gpuTypes[topo.gpuType[n]!]}`, true];
     if (s.blocked[n]) {
       const h = occ.holder[n];
-      if (h) return [`held by ${h.kind === "pod" ? `pod ${h.id} of job ${h.job}` : `job ${h.job}`}`, false];
+      if (h) return heldReason(h);
       for (const r of occ.reservations.values())
         if (r.nodes.includes(n))
           return [`reserved for ${r.id} from ${new Date(r.startMs).toISOString()}`, false];
@@ -123,6 +123,17 @@ export function extenderHandlers(core: Core) {
       return [`${level.name} would reach ${formatPercent(level.afterPercent)} of its budget`, false];
     }
     return null;
+  };
+
+  // One reason per holder: a filter over thousands of held nodes builds each string once.
+  const held = new WeakMap<Hold, [string, boolean]>();
+  const heldReason = (h: Hold): [string, boolean] => {
+    let r = held.get(h);
+    if (!r) {
+      r = [`held by ${h.kind === "pod" ? `pod ${h.id} of job ${h.job}` : `job ${h.job}`}`, false];
+      held.set(h, r);
+    }
+    return r;
   };
 
   const namesOf = (args: ExtenderArgs): string[] =>
