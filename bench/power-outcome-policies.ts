@@ -13,8 +13,14 @@
  * ordered, at the start of a tick, as a Redfish PATCH on the twin does.
  */
 import type { BuildResult } from "@flightdeck/model";
-import { type ControlledJob, MAX_Q_CAP_FRACTION, PowerController } from "@flightdeck/power";
-import { BMC_CAP_DELAY_SECONDS, type FactoryState, type JobEngine, setGpuCapWatts } from "@flightdeck/sim";
+import { type ControlledJob, decodeCurve, MAX_Q_CAP_FRACTION, PowerController } from "@flightdeck/power";
+import {
+  BMC_CAP_DELAY_SECONDS,
+  type FactoryState,
+  type JobEngine,
+  PSU_EFFICIENCY,
+  setGpuCapWatts,
+} from "@flightdeck/sim";
 import { facilityWatts } from "./power-outcome-levels.ts";
 
 export const POLICIES = ["none", "uniform", "maxq", "flightdeck"] as const;
@@ -135,16 +141,21 @@ function uniform(ctx: PolicyContext): Policy {
 export interface FlightdeckVariant {
   /** Give the controller the budget in node draw (budget × PSU efficiency) rather than at the feeds. */
   psuAware?: boolean;
-  /** Inference curve's draw fraction (the knee below which throughput falls). */
+  /** Inference curve flat above this fraction of the maximum cap (no gain above the knee). */
   decodeKnee?: number;
 }
 
 function flightdeck(ctx: PolicyContext, variant: FlightdeckVariant): Policy {
   const { build, state, caps, budgetWatts } = ctx;
   const { topo } = state;
-  const controller = new PowerController({ build });
-  const target = variant.psuAware ? budgetWatts * 0.94 : budgetWatts;
-  controller.setFacilityTarget({ watts: target });
+  const controller = new PowerController({
+    build,
+    ...(variant.decodeKnee !== undefined
+      ? { curves: { inference: decodeCurve(variant.decodeKnee, 0) } }
+      : {}),
+  });
+  const base = variant.psuAware ? budgetWatts * PSU_EFFICIENCY : budgetWatts;
+  controller.setFacilityTarget({ watts: base });
   controller.setJobs(ctx.jobs);
   const gpuIds = Array.from(topo.gpuEntity, (e) => build.graph.at(e).id);
   const gpuSlot = new Map(gpuIds.map((id, g) => [id, g]));
