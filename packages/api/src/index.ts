@@ -4,3 +4,14 @@ export { ApiError } from "./problems.ts";
 export { createServer, DEFAULT_BODY_LIMIT_BYTES, type ServerOptions } from "./server.ts";
 export { type ApplyOutcome, type CurrentFactory, FactoryState } from "./state.ts";
 export { Telemetry, type TelemetryOptions, XID_EVENTS_KEPT } from "./telemetry.ts";
+export {
+  type DemandResponseEvent,
+  type PowerJob,
+  type PowerLogEntry,
+  PowerRequestError,
+  PowerService,
+  type PowerServiceOptions,
+  type ScheduleStep,
+  type TargetInput,
+  type TargetStatus,
+} from "./power.ts";

@@ -10,7 +10,9 @@ import { installAuth } from "./auth.ts";
 import { registerConsole } from "./console.ts";
 import { installMetrics } from "./metrics.ts";
 import { handleError, sendProblem } from "./problems.ts";
+import type { PowerService } from "./power.ts";
 import { factoryRoutes } from "./routes/factory.ts";
+import { powerRoutes } from "./routes/power.ts";
 import { telemetryRoutes } from "./routes/telemetry.ts";
 import { tenancyRoutes } from "./routes/tenancy.ts";
 import { topologyRoutes } from "./routes/topology.ts";
@@ -27,6 +29,8 @@ export interface ServerOptions {
   version?: string;
   /** The telemetry runtime; without it the telemetry routes answer 503. */
   telemetry?: Telemetry;
+  /** The power service; without it the power routes answer 503. */
+  power?: PowerService;
 }
 
 /** 16 MiB: a factory description written out without repetition can run to megabytes. */
@@ -140,6 +144,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   topologyRoutes(app, options.state);
   tenancyRoutes(app, options.store);
   telemetryRoutes(app, options.state, options.telemetry, options.store);
+  powerRoutes(app, options.state, options.power);
   await registerConsole(app);
   await app.ready();
   return app;

@@ -8,6 +8,7 @@ import {
   computeKpis,
   type KpiGrouping,
   type KpiRow,
+  METRICS,
   type StrandedRow,
   strandedPower,
   type TokenSource,
@@ -273,6 +274,48 @@ export class Telemetry {
         nodes,
       });
     }
+    return out;
+  }
+
+  /**
+   * What discovery lists, finished sources included (`running` false), with the traits the power
+   * service allocates by: org, priority and profile labels where the source carries them.
+   */
+  discovered(): {
+    id: string;
+    kind: "inference" | "training";
+    org?: string;
+    priority?: number;
+    profile?: string;
+    nodes: string[];
+    running: boolean;
+  }[] {
+    const live = new Set(this.targets().map((t) => t.id));
+    return (this.collector?.discoveredSources() ?? []).map((t) => {
+      const priority = Number(t.labels.priority);
+      return {
+        id: t.kind === "vllm" ? `server:${t.labels.server ?? t.id}` : `job:${t.labels.job_name ?? t.id}`,
+        kind: t.kind === "vllm" ? ("inference" as const) : ("training" as const),
+        ...(t.labels.org ? { org: t.labels.org } : {}),
+        ...(t.labels.priority !== undefined && Number.isFinite(priority) ? { priority } : {}),
+        ...(t.labels.profile ? { profile: t.labels.profile } : {}),
+        nodes: (t.labels.nodes ?? "").split(",").filter((n) => n !== ""),
+        running: live.has(t.id),
+      };
+    });
+  }
+
+  /** Every GPU's power draw at `atMs` (DCGM), where a fresh reading is at hand. */
+  gpuPowerWatts(atMs: number): Map<string, number> {
+    const out = new Map<string, number>();
+    const graph = this.factory?.build.graph;
+    if (!graph) return out;
+    for (const gpu of graph.ofKind("gpu"))
+      for (const ref of this.store.byEntity(gpu.id)) {
+        if (this.store.labels(ref).__name__ !== METRICS.gpuPowerWatts) continue;
+        const v = this.store.instant(ref, atMs);
+        if (v !== undefined) out.set(gpu.id, v);
+      }
     return out;
   }
 

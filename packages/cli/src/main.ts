@@ -62,9 +62,15 @@ export function program(): Command {
     .option("--body-limit <bytes>", "largest request body", int)
     .option("--no-collect", "do not read the factory's endpoints")
     .option("--remote-write <url>", "send every sample read to a Prometheus remote-write endpoint")
+    .option("--enforce", "push the power service's caps to the BMCs (default: decide and explain only)")
+    .option("--bms <url>", "read facility meters and a load target from a BMS (modbus://host:port)")
+    .option("--bms-map <file>", "the BMS register map (JSON)")
     .action(
       async (o: {
         remoteWrite?: string;
+        enforce?: boolean;
+        bms?: string;
+        bmsMap?: string;
         port: number;
         host: string;
         factory?: string;
@@ -85,7 +91,8 @@ export function program(): Command {
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .option("--database <url>", "postgres:// URL (default: $FLIGHTDECK_DATABASE_URL, else SQLite in DIR)")
     .action(async (o: { port: number; twinPort: number; twin: boolean; host: string; database?: string }) => {
-      await up({ ...o, data: cli.opts().data as string });
+      // The twin is ours: its BMCs take the power service's caps.
+      await up({ ...o, enforce: o.twin, data: cli.opts().data as string });
     });
 
   cli

@@ -2,7 +2,8 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createServer, ensureAdminToken, FactoryState, Telemetry } from "@flightdeck/api";
+import { createServer, ensureAdminToken, FactoryState, PowerService, Telemetry } from "@flightdeck/api";
+import { parseBmsMap } from "@flightdeck/integrations";
 import { formatProblem } from "@flightdeck/model";
 import { openStore } from "@flightdeck/store";
 
@@ -18,6 +19,11 @@ export interface ServeOptions {
   collect?: boolean;
   /** Send every sample read to this Prometheus remote-write endpoint. */
   remoteWrite?: string;
+  /** Push the power service's caps to the BMCs (default: decide and explain only). */
+  enforce?: boolean;
+  /** A building management system over Modbus TCP (`modbus://host:port`) and its register map file. */
+  bms?: string;
+  bmsMap?: string;
 }
 
 /** The factory a fresh installation starts with, so there is something to look at. */
@@ -60,10 +66,36 @@ export async function serve(opts: ServeOptions): Promise<void> {
     },
   });
   await telemetry.start();
+  let bms: { url: string; map: ReturnType<typeof parseBmsMap> } | undefined;
+  if (opts.bms) {
+    if (!opts.bmsMap) throw new Error("--bms needs --bms-map FILE: the register map of the BMS's points");
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(opts.bmsMap, "utf8"));
+    } catch (err) {
+      throw new Error(`${opts.bmsMap}: ${(err as Error).message}`);
+    }
+    try {
+      bms = { url: opts.bms, map: parseBmsMap(doc) };
+    } catch (err) {
+      throw new Error(`${opts.bmsMap}: ${(err as Error).message}`);
+    }
+  }
+  const power = new PowerService(state, {
+    telemetry,
+    store,
+    enforce: opts.enforce === true,
+    ...(bms ? { bms } : {}),
+    log: (message) => {
+      if (!opts.quiet) console.error(message);
+    },
+  });
+  await power.start();
   const app = await createServer({
     store,
     state,
     telemetry,
+    power,
     ...(opts.bodyLimit ? { bodyLimitBytes: opts.bodyLimit } : {}),
     logger: opts.quiet ? false : { level: "warn" },
   });
@@ -92,8 +124,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // may signal the process at once (a pipe write can wake the reader before the next statement).
   const stopped = new Promise<void>((done) => {
     const stop = (): void => {
-      telemetry
+      power
         .stop()
+        .then(() => telemetry.stop())
         .then(() => app.close())
         .then(() => store.close())
         .finally(done);

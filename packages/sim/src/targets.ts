@@ -48,6 +48,7 @@ export function fileSdGroups(state: FactoryState, address: string, engine?: JobE
           org,
           nodes: job.nodes.map((n) => topo.nodeNames[n]!).join(","),
           job: "training",
+          ...powerLabels(job),
         },
       });
     else
@@ -61,6 +62,7 @@ export function fileSdGroups(state: FactoryState, address: string, engine?: JobE
             org,
             nodes: r.nodes.map((n) => topo.nodeNames[n]!).join(","),
             job: "vllm",
+            ...powerLabels(job),
           },
         });
   }
@@ -93,4 +95,12 @@ export function endpointsSection(url: string, syslogPort?: number): string {
   ];
   if (syslogPort !== undefined) lines.push(`  syslog: { udpPort: ${syslogPort} }`);
   return `${lines.join("\n")}\n`;
+}
+
+/** The job's priority and power profile, as a Kubernetes pod's annotations would carry them. */
+function powerLabels(job: { spec: { priority?: number; profile?: string } }): Record<string, string> {
+  return {
+    ...(job.spec.priority !== undefined ? { priority: String(job.spec.priority) } : {}),
+    ...(job.spec.profile !== undefined ? { profile: job.spec.profile } : {}),
+  };
 }

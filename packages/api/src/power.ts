@@ -1,0 +1,606 @@
+/**
+ * The power service at run time: one controller (allocator + safety loop) over the current
+ * factory, fed each interval with the telemetry's meters, the jobs discovery lists and the
+ * facility target; its caps pushed to the BMCs through the reconciler and read back.
+ *
+ * The facility target is the lowest of what is in force now: the operator's target, the step of
+ * the schedule that has begun, any demand-response event under way, and a building management
+ * system's load target read over Modbus. A target change takes effect at once (it does not wait
+ * for the next reading), and is refused whole when the running work could not fit at its minimum
+ * caps. Every accepted change is audited.
+ */
+
+import {
+  type BmsMap,
+  type BmsReading,
+  createBmsPoller,
+  createModbusTcpClient,
+  type ModbusClient,
+} from "@flightdeck/integrations";
+import { DEFAULT_INTERVAL_SECONDS, expandEndpoint } from "@flightdeck/model";
+import {
+  type ControlDecision,
+  type ControlledJob,
+  createReconciler,
+  createRedfishCapDriver,
+  type GpuExplanation,
+  type LevelStatus,
+  PowerController,
+  PowerError,
+  type ProfilePolicy,
+  type Reconciler,
+  type SafetyAction,
+} from "@flightdeck/power";
+import type { Store } from "@flightdeck/store";
+import type { CurrentFactory, FactoryState } from "./state.ts";
+import type { Telemetry } from "./telemetry.ts";
+
+export interface PowerServiceOptions {
+  telemetry?: Telemetry;
+  /** Where target changes are audited. */
+  store?: Store;
+  /** Push caps to the BMCs the endpoints name (default false: decide and explain only). */
+  enforce?: boolean;
+  /** Loop period; default the endpoints' scrape interval. */
+  intervalMs?: number;
+  /** Run a pass only when `tick` is called (tests). */
+  manual?: boolean;
+  /** A building management system: `modbus://host:port` and its register map. */
+  bms?: { url: string; map: BmsMap; intervalMs?: number };
+  log?: (message: string) => void;
+  now?: () => number;
+}
+
+/** A facility target as operators give it. */
+export type TargetInput = { watts: number } | { fraction: number };
+
+export interface ScheduleStep {
+  /** From when (ms since the epoch) this target holds, until the next step. */
+  atMs: number;
+  target: TargetInput;
+}
+
+export interface DemandResponseEvent {
+  id: string;
+  startMs: number;
+  endMs: number;
+  target: TargetInput;
+  reason: string;
+}
+
+/** What sets the target now. */
+export type TargetSource = "operator" | "schedule" | "event" | "bms";
+
+export interface TargetStatus {
+  /** Watts in force now, undefined when no target applies. */
+  watts: number | undefined;
+  source: TargetSource | null;
+  /** The event in force, when an event sets it. */
+  eventId?: string;
+  peakWatts: number;
+  operator: TargetInput | null;
+  schedule: readonly ScheduleStep[];
+  events: readonly DemandResponseEvent[];
+  bms: {
+    url: string;
+    loadTargetWatts?: number;
+    facilityPowerWatts?: number;
+    atMs?: number;
+    error?: string;
+  } | null;
+}
+
+/** One entry of the action log: a safety action, or a new allocation. */
+export interface PowerLogEntry {
+  atMs: number;
+  kind: "safety" | "allocation" | "enforcement";
+  text: string;
+  gpu?: string;
+  fromWatts?: number;
+  capWatts?: number;
+  rule?: string;
+  level?: string;
+}
+
+/** A job as the service sees it. */
+export interface PowerJob {
+  id: string;
+  org: string | null;
+  kind: "training" | "inference";
+  priority: number;
+  gpus: number;
+  capWatts: number;
+  profile: string | null;
+  stoppedBy: string;
+}
+
+/** Thrown for a refused request; `status` is the HTTP status to answer. */
+export class PowerRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const LOG_KEPT = 2_000;
+
+export class PowerService {
+  private controller: PowerController | undefined;
+  private factory: CurrentFactory | undefined;
+  private operator: TargetInput | null = null;
+  private schedule: ScheduleStep[] = [];
+  private events: DemandResponseEvent[] = [];
+  private bmsReading: BmsReading | undefined;
+  private bmsError: string | undefined;
+  private bmsClient: ModbusClient | undefined;
+  private bmsAbort: AbortController | undefined;
+  private policy: ProfilePolicy | undefined;
+  private reconciler: Reconciler | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly log: PowerLogEntry[] = [];
+  /** The target in watts last applied to the controller, to notice changes. */
+  private appliedTarget: number | undefined | null = null;
+  private jobsKey = "";
+  private readonly now: () => number;
+
+  constructor(
+    private readonly state: FactoryState,
+    private readonly options: PowerServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    this.state.onChange((factory) => this.use(factory));
+    if (this.state.factory) this.use(this.state.factory);
+    const bms = this.options.bms;
+    if (bms) {
+      const url = new URL(bms.url);
+      if (url.protocol !== "modbus:" && url.protocol !== "modbus+tcp:")
+        throw new PowerRequestError(400, "bad-bms", `BMS ${bms.url}: expected modbus://host:port`);
+      this.bmsClient = createModbusTcpClient({ host: url.hostname, port: Number(url.port || 502) });
+      this.bmsAbort = new AbortController();
+      const poller = createBmsPoller({
+        client: this.bmsClient,
+        map: bms.map,
+        intervalMs: bms.intervalMs ?? 1000,
+        onReading: (r) => this.onBms(r),
+      });
+      void poller.start(this.bmsAbort.signal).catch((err: Error) => {
+        this.bmsError = err.message;
+      });
+    }
+    if (!this.options.manual) {
+      const interval =
+        this.options.intervalMs ??
+        (this.factory?.build.endpoints.pdu?.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000;
+      this.timer = setInterval(() => {
+        this.tick().catch((err: Error) => this.options.log?.(`power: ${err.message}`));
+      }, interval);
+      this.timer.unref?.();
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.bmsAbort?.abort();
+    this.bmsClient?.close();
+    await this.running;
+  }
+
+  private use(factory: CurrentFactory): void {
+    try {
+      const controller = new PowerController({
+        build: factory.build,
+        ...(this.policy ? { policy: this.policy } : {}),
+      });
+      this.factory = factory;
+      this.controller = controller;
+      this.appliedTarget = null;
+      this.jobsKey = "";
+      this.reconciler = undefined;
+      if (this.options.enforce && factory.build.endpoints.bmc) {
+        const bmc = factory.build.endpoints.bmc;
+        this.reconciler = createReconciler({
+          driver: createRedfishCapDriver({
+            bmcUrl: (node) => expandEndpoint(bmc.url, { node }),
+            timeoutMs: bmc.timeoutSeconds * 1000,
+          }),
+        });
+      }
+      this.applyTarget();
+    } catch (err) {
+      this.options.log?.(`power: revision ${factory.revision}: ${(err as Error).message}`);
+    }
+  }
+
+  private onBms(reading: BmsReading): void {
+    this.bmsReading = reading;
+    const failed = Object.entries(reading.errors);
+    this.bmsError = failed.length > 0 ? failed.map(([p, e]) => `${p}: ${e.message}`).join("; ") : undefined;
+    // A new load target acts at once, not at the next pass.
+    if ("loadTargetWatts" in reading.values) {
+      try {
+        this.applyTarget();
+      } catch (err) {
+        this.bmsError = `load target ${reading.values.loadTargetWatts} W refused: ${(err as Error).message}`;
+      }
+    }
+  }
+
+  private require(): PowerController {
+    if (!this.controller) throw new PowerRequestError(503, "not-ready", "no factory has been applied yet");
+    return this.controller;
+  }
+
+  private watts(target: TargetInput): number {
+    const peak = this.require().tree.peakWatts;
+    return "watts" in target ? target.watts : target.fraction * peak;
+  }
+
+  /** What sets the target at `atMs`: the lowest of everything in force. */
+  private effective(atMs: number): { watts: number; source: TargetSource; eventId?: string } | undefined {
+    let best: { watts: number; source: TargetSource; eventId?: string } | undefined;
+    const consider = (watts: number, source: TargetSource, eventId?: string) => {
+      if (best === undefined || watts < best.watts)
+        best = { watts, source, ...(eventId !== undefined ? { eventId } : {}) };
+    };
+    if (this.operator) consider(this.watts(this.operator), "operator");
+    let step: ScheduleStep | undefined;
+    for (const s of this.schedule) if (s.atMs <= atMs) step = s;
+    if (step) consider(this.watts(step.target), "schedule");
+    for (const e of this.events)
+      if (e.startMs <= atMs && atMs < e.endMs) consider(this.watts(e.target), "event", e.id);
+    const bms = this.bmsReading?.values.loadTargetWatts;
+    if (bms !== undefined && bms > 0) consider(bms, "bms");
+    return best;
+  }
+
+  /** Applies the target in force now; throws (and keeps the old one) when it cannot hold the work. */
+  private applyTarget(): void {
+    const controller = this.require();
+    const eff = this.effective(this.now());
+    const watts = eff?.watts;
+    if (watts === this.appliedTarget) return;
+    controller.setFacilityTarget(watts === undefined ? undefined : { watts });
+    this.appliedTarget = watts;
+    this.record({
+      atMs: this.now(),
+      kind: "allocation",
+      text:
+        watts === undefined
+          ? "no facility target: caps allocated under the power chain's own limits"
+          : `facility target ${(watts / 1000).toFixed(1)} kW (${eff!.source}${eff!.eventId ? ` ${eff!.eventId}` : ""}): caps reallocated`,
+    });
+  }
+
+  private checkTarget(target: TargetInput, field: string): void {
+    const peak = this.require().tree.peakWatts;
+    if ("watts" in target) {
+      if (!(Number.isFinite(target.watts) && target.watts > 0))
+        throw new PowerRequestError(400, "bad-target", `${field}.watts must be a positive number of watts`);
+    } else if (!(target.fraction > 0 && target.fraction <= 1))
+      throw new PowerRequestError(
+        400,
+        "bad-target",
+        `${field}.fraction must be in (0, 1] of the site's peak ${(peak / 1000).toFixed(1)} kW`,
+      );
+  }
+
+  /**
+   * Changes the targets through `change`, then applies what is in force now; when that fails
+   * (the work cannot fit) everything is put back and the reason thrown.
+   */
+  private async changeTargets(
+    actor: string,
+    action: string,
+    detail: unknown,
+    change: () => void,
+  ): Promise<void> {
+    const saved = { operator: this.operator, schedule: this.schedule, events: this.events };
+    change();
+    try {
+      this.applyTarget();
+    } catch (err) {
+      Object.assign(this, saved);
+      if (err instanceof PowerError)
+        throw new PowerRequestError(409, err.code, `target refused: ${err.message}`);
+      throw err;
+    }
+    await this.options.store?.appendAudit({ actor, action, target: "power:facility", org: null, detail });
+    if (!this.options.manual) void this.tick().catch(() => undefined);
+  }
+
+  async setOperatorTarget(actor: string, target: TargetInput | null): Promise<TargetStatus> {
+    if (target) this.checkTarget(target, "target");
+    await this.changeTargets(actor, "power.target.set", { target }, () => {
+      this.operator = target;
+    });
+    return this.target();
+  }
+
+  async setSchedule(actor: string, steps: readonly ScheduleStep[]): Promise<TargetStatus> {
+    const now = this.now();
+    steps.forEach((s, i) => {
+      this.checkTarget(s.target, `schedule[${i}].target`);
+      if (!(s.atMs > now))
+        throw new PowerRequestError(
+          400,
+          "target-in-past",
+          `schedule[${i}].atMs ${new Date(s.atMs).toISOString()} is in the past`,
+        );
+    });
+    const sorted = [...steps].sort((a, b) => a.atMs - b.atMs);
+    await this.changeTargets(actor, "power.schedule.set", { steps: sorted }, () => {
+      this.schedule = sorted;
+    });
+    return this.target();
+  }
+
+  async addEvent(actor: string, event: DemandResponseEvent): Promise<TargetStatus> {
+    this.checkTarget(event.target, "event.target");
+    if (!(event.endMs > this.now()))
+      throw new PowerRequestError(
+        400,
+        "target-in-past",
+        `event ${event.id}: its end ${new Date(event.endMs).toISOString()} is in the past`,
+      );
+    if (!(event.startMs < event.endMs))
+      throw new PowerRequestError(400, "bad-target", `event ${event.id}: start must come before end`);
+    if (this.events.some((e) => e.id === event.id))
+      throw new PowerRequestError(409, "conflict", `event ${event.id} already exists`);
+    await this.changeTargets(actor, "power.event.add", event, () => {
+      this.events = [...this.events, event].sort((a, b) => a.startMs - b.startMs);
+    });
+    return this.target();
+  }
+
+  async cancelEvent(actor: string, id: string): Promise<TargetStatus> {
+    if (!this.events.some((e) => e.id === id))
+      throw new PowerRequestError(404, "not-found", `no demand-response event ${id}`);
+    await this.changeTargets(actor, "power.event.cancel", { id }, () => {
+      this.events = this.events.filter((e) => e.id !== id);
+    });
+    return this.target();
+  }
+
+  target(): TargetStatus {
+    const controller = this.require();
+    const eff = this.effective(this.now());
+    const bms = this.options.bms;
+    const values = this.bmsReading?.values;
+    return {
+      watts: eff?.watts,
+      source: eff?.source ?? null,
+      ...(eff?.eventId ? { eventId: eff.eventId } : {}),
+      peakWatts: controller.tree.peakWatts,
+      operator: this.operator,
+      schedule: this.schedule,
+      events: this.events.filter((e) => e.endMs > this.now()),
+      bms: bms
+        ? {
+            url: bms.url,
+            ...(values?.loadTargetWatts !== undefined ? { loadTargetWatts: values.loadTargetWatts } : {}),
+            ...(values?.facilityPowerWatts !== undefined
+              ? { facilityPowerWatts: values.facilityPowerWatts }
+              : {}),
+            ...(this.bmsReading ? { atMs: this.bmsReading.atMs } : {}),
+            ...(this.bmsError ? { error: this.bmsError } : {}),
+          }
+        : null,
+    };
+  }
+
+  setPolicy(actor: string, policy: ProfilePolicy): Promise<void> {
+    const controller = this.require();
+    try {
+      controller.setPolicy(policy);
+    } catch (err) {
+      throw new PowerRequestError(409, (err as PowerError).code ?? "bad-policy", (err as Error).message);
+    }
+    this.policy = policy;
+    return (
+      this.options.store
+        ?.appendAudit({
+          actor,
+          action: "power.policy.set",
+          target: "power:policy",
+          org: null,
+          detail: { rules: policy.rules, default: policy.default },
+        })
+        .then(() => undefined) ?? Promise.resolve()
+    );
+  }
+
+  /** The jobs discovery lists now, with their GPUs (a GPU claimed twice keeps its first job). */
+  private discoveredJobs(): ControlledJob[] {
+    const telemetry = this.options.telemetry;
+    const factory = this.factory;
+    if (!telemetry || !factory) return [];
+    const { graph } = factory.build;
+    const claimed = new Set<string>();
+    const jobs: ControlledJob[] = [];
+    for (const source of telemetry.discovered()) {
+      if (!source.running) continue;
+      const gpus: string[] = [];
+      for (const name of source.nodes) {
+        const node = graph.get(`node:${name}`);
+        if (!node) continue;
+        for (const g of graph.descendants(node.index, "gpu"))
+          if (!claimed.has(g.id)) {
+            claimed.add(g.id);
+            gpus.push(g.id);
+          }
+      }
+      if (gpus.length === 0) continue;
+      jobs.push({
+        id: source.id,
+        ...(source.org ? { org: source.org } : {}),
+        kind: source.kind,
+        priority: source.priority ?? 0,
+        gpus,
+        ...(source.profile ? { profile: source.profile } : {}),
+      });
+    }
+    return jobs;
+  }
+
+  /** One pass: targets in force, jobs, meters, the safety loop, and the caps pushed. */
+  tick(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const controller = this.controller;
+    if (!controller) return;
+    try {
+      this.applyTarget();
+    } catch (err) {
+      this.options.log?.(`power: the target in force cannot be applied: ${(err as Error).message}`);
+    }
+    const jobs = this.discoveredJobs();
+    const key = JSON.stringify(jobs.map((j) => [j.id, j.gpus.length, j.priority, j.profile]));
+    if (key !== this.jobsKey) {
+      try {
+        controller.setJobs(jobs);
+        this.jobsKey = key;
+        this.record({ atMs: this.now(), kind: "allocation", text: `${jobs.length} jobs: caps reallocated` });
+      } catch (err) {
+        this.options.log?.(`power: jobs refused: ${(err as Error).message}`);
+      }
+    }
+    const decision = controller.observe(this.readings());
+    for (const a of decision.actions) this.recordAction(decision.atMs, a);
+    await this.enforce(decision);
+  }
+
+  private readings() {
+    const atMs = this.now();
+    const deviceWatts = new Map<string, number>();
+    const gpuDrawWatts = new Map<string, number>();
+    const telemetry = this.options.telemetry;
+    if (telemetry) {
+      for (const row of telemetry.stranded(atMs))
+        if (row.drawWatts !== undefined) deviceWatts.set(row.id, row.drawWatts);
+      for (const [gpu, watts] of telemetry.gpuPowerWatts(atMs)) gpuDrawWatts.set(gpu, watts);
+    }
+    const facility = this.bmsReading?.values.facilityPowerWatts;
+    if (facility !== undefined) deviceWatts.set("facility", facility);
+    const appliedCapWatts = new Map<string, number>();
+    if (this.reconciler) {
+      for (const g of this.require().tree.gpus) {
+        const effective = this.reconciler.effectiveCapWatts(g.id, g.maxWatts);
+        appliedCapWatts.set(g.id, effective);
+      }
+    }
+    return {
+      atMs,
+      deviceWatts,
+      gpuDrawWatts,
+      ...(this.reconciler ? { appliedCapWatts } : {}),
+    };
+  }
+
+  private async enforce(decision: ControlDecision): Promise<void> {
+    const reconciler = this.reconciler;
+    if (!reconciler) return;
+    const desired = new Map<string, number>();
+    for (const [gpu, watts] of decision.capWatts) desired.set(gpu, Math.floor(watts));
+    const result = await reconciler.reconcile(desired);
+    if (result.failed.length > 0) {
+      const first = reconciler.status(result.failed[0]!);
+      this.record({
+        atMs: this.now(),
+        kind: "enforcement",
+        text: `${result.failed.length} caps could not be set (first: ${result.failed[0]}: ${first?.error ?? "unknown"}); they count at their maximum`,
+      });
+    }
+    // GPUs whose cap cannot be set are allocated at their maximum draw; the others make room.
+    try {
+      this.controller?.setPinned(result.failed);
+    } catch (err) {
+      this.options.log?.(`power: ${(err as Error).message}`);
+    }
+  }
+
+  private recordAction(atMs: number, a: SafetyAction): void {
+    // Levels by their names, as people know them.
+    let text = a.reason.text;
+    const level = a.reason.level;
+    if (level) {
+      const budget = this.controller?.tree.budgets.find((b) => b.id === level);
+      if (budget) text = text.split(level).join(this.controller!.levelName(budget.devices));
+    }
+    this.record({
+      atMs,
+      kind: "safety",
+      gpu: a.gpu,
+      fromWatts: a.fromWatts,
+      capWatts: a.capWatts,
+      rule: a.reason.rule,
+      ...(level ? { level } : {}),
+      text,
+    });
+  }
+
+  private record(entry: PowerLogEntry): void {
+    this.log.push(entry);
+    if (this.log.length > LOG_KEPT) this.log.splice(0, this.log.length - LOG_KEPT);
+  }
+
+  /** The action log, newest last. */
+  actions(limit = 200): readonly PowerLogEntry[] {
+    return this.log.slice(-limit);
+  }
+
+  levels(): readonly LevelStatus[] {
+    return this.require().levels();
+  }
+
+  explainGpu(id: string): GpuExplanation | undefined {
+    return this.require().explainGpu(id);
+  }
+
+  /** The cap decided for a GPU now. */
+  capOf(id: string): number | undefined {
+    const c = this.require();
+    return c.lastDecision?.capWatts.get(id) ?? c.allocatedWatts(id);
+  }
+
+  jobs(): PowerJob[] {
+    const c = this.require();
+    const allocation = c.currentAllocation;
+    const byId = new Map(allocation.jobs.map((j) => [j.id, j]));
+    return this.discoveredJobsCached().map((j) => {
+      const a = byId.get(j.id);
+      const e = c.explainGpu(j.gpus[0]!);
+      return {
+        id: j.id,
+        org: j.org ?? null,
+        kind: j.kind,
+        priority: j.priority ?? 0,
+        gpus: j.gpus.length,
+        capWatts: a?.capWatts ?? 0,
+        profile: e?.profile?.name ?? null,
+        stoppedBy: a?.stoppedBy ?? "unknown",
+      };
+    });
+  }
+
+  private discoveredJobsCached(): ControlledJob[] {
+    return this.discoveredJobs();
+  }
+
+  /** The controller, for placement and explanations in routes. */
+  get current(): PowerController | undefined {
+    return this.controller;
+  }
+}
