@@ -232,7 +232,17 @@ const W_STEER = 0.5;
 export function search(s: Scratch, org: OrgNodes, need: number, shape: Shape): Found | NotFound {
   if (shape === "spread") return searchSpread(s, org, need);
   const domains = shape === "nvl-domain";
-  const groups = Array.from(org.leaves, (g) => ({ g, order: groupOrder(s, g, domains) }));
+  // Orders are built only for groups with room: a quick count of free GPUs bounds what whole
+  // domains can give, so most groups are passed over without sorting anything for a large job.
+  const groups = Array.from(org.leaves, (g) => {
+    let bound = 0;
+    for (const n of s.topo.leaves.members[g]!) if (!s.blocked[n]) bound += s.topo.gpuCount[n]!;
+    return { g, bound, built: undefined as Order | undefined };
+  });
+  const orderOf = (e: (typeof groups)[number]): Order => {
+    e.built ??= groupOrder(s, e.g, domains);
+    return e.built;
+  };
   let best: { order: Order; score: number } | undefined;
   let feasible = 0;
   let mostFree = 0;
@@ -261,7 +271,12 @@ export function search(s: Scratch, org: OrgNodes, need: number, shape: Shape): F
     }
     clear(s);
   };
-  for (const { order } of groups) consider(order);
+  for (const e of groups) {
+    if (e.bound < need) {
+      mostFree = Math.max(mostFree, domains ? 0 : e.bound);
+      totalFree += domains ? freeGpus(s, orderOf(e)) : e.bound;
+    } else consider(orderOf(e));
+  }
   const what = domains ? "leaf groups of NVLink domains" : "leaf groups";
   if (best) {
     const nodes = pick(s, best.order, need, true)!;
@@ -284,7 +299,10 @@ export function search(s: Scratch, org: OrgNodes, need: number, shape: Shape): F
   // Spill over groups: the roomiest (and unreserved) first.
   const spill: Order = { domains, units: [] };
   const ranked = groups
-    .map(({ g, order }) => ({ order, steer: groupSteered(s, order), room: groupHeadroom(s, order), g }))
+    .map((e) => {
+      const order = orderOf(e);
+      return { order, steer: groupSteered(s, order), room: groupHeadroom(s, order), g: e.g };
+    })
     .sort((a, b) => a.steer - b.steer || b.room - a.room || a.g - b.g);
   for (const r of ranked) spill.units.push(...r.order.units);
   if (totalFree >= need) {
