@@ -19,6 +19,14 @@ import {
 } from "@flightdeck/integrations";
 import { DEFAULT_INTERVAL_SECONDS, expandEndpoint } from "@flightdeck/model";
 import {
+  createPlacementEngine,
+  type Decision,
+  type Holding,
+  type PlacementEngine,
+  type PlacementRequest,
+  type ReservationRequest,
+} from "@flightdeck/placement";
+import {
   type ControlDecision,
   type ControlledJob,
   createReconciler,
@@ -146,6 +154,12 @@ export class PowerService {
   private appliedTarget: number | undefined | null = null;
   private jobsKey = "";
   private readonly now: () => number;
+  private engine: PlacementEngine | undefined;
+  /** Placements made through the API (held until released) and reservations, by id. */
+  private readonly placed = new Map<string, { request: PlacementRequest; nodes: readonly string[] }>();
+  private readonly reserved = new Map<string, ReservationRequest>();
+  /** Jobs found running through discovery and adopted by the placement engine. */
+  private adopted = new Set<string>();
 
   constructor(
     private readonly state: FactoryState,
@@ -213,9 +227,160 @@ export class PowerService {
         });
       }
       this.applyTarget();
+      this.rebuildEngine();
     } catch (err) {
       this.options.log?.(`power: revision ${factory.revision}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * A placement engine over the controller's tree (a new target changes what fits), holding
+   * again what the last one held: running jobs, API placements, reservations. A holding that no
+   * longer fits is dropped and logged.
+   */
+  private rebuildEngine(): void {
+    const controller = this.controller;
+    if (!controller) return;
+    const engine = createPlacementEngine({ build: controller.build, tree: controller.tree, now: this.now });
+    this.engine = engine;
+    this.adopted = new Set();
+    this.adoptDiscovered();
+    for (const [id, p] of this.placed)
+      try {
+        engine.commit(p.request, p.nodes);
+      } catch (err) {
+        this.placed.delete(id);
+        this.record({
+          atMs: this.now(),
+          kind: "allocation",
+          text: `placement ${id} dropped: ${(err as Error).message}`,
+        });
+      }
+    for (const [id, r] of this.reserved) {
+      const d = r.endMs > this.now() ? engine.reserve(r) : undefined;
+      if (d?.status !== "reserved") {
+        this.reserved.delete(id);
+        this.record({
+          atMs: this.now(),
+          kind: "allocation",
+          text: `reservation ${id} dropped: ${d && "reason" in d ? d.reason : "its window has passed"}`,
+        });
+      }
+    }
+  }
+
+  /** Tells the placement engine of running jobs it does not hold yet, and of jobs that ended. */
+  private adoptDiscovered(): void {
+    const engine = this.engine;
+    const telemetry = this.options.telemetry;
+    if (!engine || !telemetry) return;
+    const running = new Set<string>();
+    for (const s of telemetry.discovered()) {
+      if (!s.running || s.nodes.length === 0) continue;
+      running.add(s.id);
+      if (this.adopted.has(s.id) || this.placed.has(s.id)) continue;
+      try {
+        engine.adopt(s.id, s.nodes, {
+          org: s.org ?? "",
+          kind: s.kind,
+          ...(s.priority !== undefined ? { priority: s.priority } : {}),
+          ...(s.profile ? { profile: s.profile } : {}),
+        });
+        this.adopted.add(s.id);
+      } catch (err) {
+        this.options.log?.(`power: placement cannot hold running ${s.id}: ${(err as Error).message}`);
+      }
+    }
+    for (const id of this.adopted)
+      if (!running.has(id)) {
+        engine.release(id);
+        this.adopted.delete(id);
+      }
+  }
+
+  private requireEngine(): PlacementEngine {
+    this.require();
+    this.adoptDiscovered();
+    return this.engine!;
+  }
+
+  /** Admission: places the job (holding its nodes and power) or says why not; `dryRun` holds nothing. */
+  async place(actor: string, request: PlacementRequest, dryRun = false): Promise<Decision> {
+    const engine = this.requireEngine();
+    const decision = dryRun ? engine.plan(request) : engine.place(request);
+    if (!dryRun && decision.status === "placed") {
+      this.placed.set(request.id, { request, nodes: decision.nodes });
+      await this.options.store?.appendAudit({
+        actor,
+        action: "power.placement.create",
+        target: `job:${request.id}`,
+        org: request.org,
+        detail: { request, nodes: decision.nodes, powerWatts: decision.powerWatts },
+      });
+    }
+    return decision;
+  }
+
+  async releasePlacement(actor: string, id: string): Promise<boolean> {
+    const engine = this.requireEngine();
+    const held = this.placed.get(id);
+    if (!held) return false;
+    engine.release(id);
+    this.placed.delete(id);
+    await this.options.store?.appendAudit({
+      actor,
+      action: "power.placement.release",
+      target: `job:${id}`,
+      org: held.request.org,
+    });
+    return true;
+  }
+
+  async reserve(actor: string, request: ReservationRequest): Promise<Decision> {
+    const engine = this.requireEngine();
+    if (!(request.endMs > this.now()))
+      throw new PowerRequestError(
+        400,
+        "target-in-past",
+        `reservation ${request.id}: its end ${new Date(request.endMs).toISOString()} is in the past`,
+      );
+    const decision = engine.reserve(request);
+    if (decision.status === "reserved") {
+      this.reserved.set(request.id, request);
+      await this.options.store?.appendAudit({
+        actor,
+        action: "power.reservation.create",
+        target: `reservation:${request.id}`,
+        org: request.org,
+        detail: { request, nodes: decision.nodes },
+      });
+    }
+    return decision;
+  }
+
+  async cancelReservation(actor: string, id: string): Promise<boolean> {
+    const engine = this.requireEngine();
+    const r = this.reserved.get(id);
+    if (!r) return false;
+    engine.cancelReservation(id);
+    this.reserved.delete(id);
+    await this.options.store?.appendAudit({
+      actor,
+      action: "power.reservation.cancel",
+      target: `reservation:${id}`,
+      org: r.org,
+    });
+    return true;
+  }
+
+  holdings(): readonly Holding[] {
+    const engine = this.requireEngine();
+    return [...engine.holdings(), ...engine.reservations()];
+  }
+
+  /** The placement engine for the scheduler-extender verbs. */
+  extender(): PlacementEngine {
+    return this.requireEngine();
   }
 
   private onBms(reading: BmsReading): void {
@@ -268,6 +433,7 @@ export class PowerService {
     if (watts === this.appliedTarget) return;
     controller.setFacilityTarget(watts === undefined ? undefined : { watts });
     this.appliedTarget = watts;
+    if (this.engine) this.rebuildEngine();
     this.record({
       atMs: this.now(),
       kind: "allocation",
@@ -466,6 +632,7 @@ export class PowerService {
     } catch (err) {
       this.options.log?.(`power: the target in force cannot be applied: ${(err as Error).message}`);
     }
+    this.adoptDiscovered();
     const jobs = this.discoveredJobs();
     const key = JSON.stringify(jobs.map((j) => [j.id, j.gpus.length, j.priority, j.profile]));
     if (key !== this.jobsKey) {

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { ApiProblem, type ClientOptions, call } from "./client.ts";
 import { kpiCommand, targetsCommand, topCommand } from "./kpi.ts";
 import { parseMetricsCommand } from "./metrics.ts";
+import { placeCommand, powerProfileCommand, powerTargetCommand, powerTreeCommand } from "./power.ts";
 import { serve } from "./serve.ts";
 import { runSim, type SimCommandOptions } from "./sim.ts";
 import { kw, table } from "./table.ts";
@@ -290,6 +291,51 @@ export function program(): Command {
     .action(async () => {
       await targetsCommand(client());
     });
+
+  const power = cli.command("power").description("the power service: budgets, target, profiles");
+  power
+    .command("tree")
+    .description("every level of the budget tree with its draw, limit, headroom and allocated caps")
+    .action(async () => {
+      await powerTreeCommand(client());
+    });
+  power
+    .command("target [value]")
+    .description("show the facility target, or set it: 85%, 0.85, 850kW or none (provider admin)")
+    .action(async (value?: string) => {
+      await powerTargetCommand(client(), value);
+    });
+  power
+    .command("profile [gpu]")
+    .description("the running jobs' profiles and caps; with a GPU id, why it has its cap")
+    .action(async (gpu?: string) => {
+      await powerProfileCommand(client(), gpu);
+    });
+  cli
+    .command("place")
+    .description("admission: nodes for a job with power headroom on every level, or why not")
+    .requiredOption("--gpus <n>", "GPUs wanted", int)
+    .requiredOption("--org <org>", "the org whose racks it runs in")
+    .option("--shape <shape>", "nvl-domain, same-leaf, spread or any", "any")
+    .option("--profile <name>", "max-p, max-q or a custom profile")
+    .option("--kind <kind>", "training or inference")
+    .option("--priority <n>", "higher is cut last", int)
+    .option("--id <id>", "the job's id")
+    .option("--dry-run", "decide without holding anything")
+    .action(
+      async (o: {
+        gpus: number;
+        org: string;
+        shape?: string;
+        profile?: string;
+        kind?: string;
+        priority?: number;
+        id?: string;
+        dryRun?: boolean;
+      }) => {
+        await placeCommand(client(), o);
+      },
+    );
 
   cli
     .command("whoami")

@@ -9,8 +9,9 @@
  */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FactoryGraph } from "@flightdeck/model";
+import { PLACEMENT_ERROR_STATUS, PlacementError, SHAPES, type Shape } from "@flightdeck/placement";
 import { definePolicy, ProfileError, type ProfileRule } from "@flightdeck/power";
-import { canSeeOrg, isProviderAdmin, type Principal } from "@flightdeck/tenancy";
+import { canAdministerOrg, canSeeOrg, isProviderAdmin, type Principal } from "@flightdeck/tenancy";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { principalOf } from "../auth.ts";
@@ -78,6 +79,8 @@ export function powerRoutes(
     } catch (err) {
       if (err instanceof PowerRequestError) throw new ApiError(err.status, err.code, err.message);
       if (err instanceof ProfileError) throw new ApiError(400, err.code, err.message);
+      if (err instanceof PlacementError)
+        throw new ApiError(PLACEMENT_ERROR_STATUS[err.code] ?? 400, err.code, err.message);
       throw err;
     }
   };
@@ -375,5 +378,186 @@ export function powerRoutes(
         return { rules: policy.rules, default: policy.default };
       });
     },
+  );
+
+  const JobFields = {
+    id: Type.String({ minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9._:-]+$" }),
+    org: Type.String({ minLength: 1 }),
+    gpus: Type.Integer({ minimum: 1 }),
+    shape: Type.Optional(Type.Union(SHAPES.map((x) => Type.Literal(x)))),
+    profile: Type.Optional(Type.String()),
+    kind: Type.Optional(Type.Union([Type.Literal("training"), Type.Literal("inference")])),
+    priority: Type.Optional(Type.Integer()),
+  };
+  const mayPlace = (principal: Principal, org: string) => {
+    if (!canAdministerOrg(principal, org))
+      throw new ApiError(
+        403,
+        "forbidden",
+        `placing work for org ${org} needs its org-admin or the provider admin`,
+      );
+  };
+
+  r.post(
+    "/v1/placements",
+    {
+      schema: {
+        tags,
+        summary:
+          "Admission and placement: nodes in the org's racks that fit the shape and have power headroom on every level above them, or queued / rejected with the reason",
+        querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean()) }),
+        body: Type.Object(
+          {
+            ...JobFields,
+            startMs: Type.Optional(Type.Integer({ minimum: 0 })),
+            durationSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          },
+          Strict,
+        ),
+        response: { 200: Type.Unknown(), 201: Type.Unknown(), ...authErrors, 503: Type.Ref("Problem") },
+      },
+    },
+    async (request, reply) => {
+      const p = need();
+      const principal = principalOf(request);
+      mayPlace(principal, request.body.org);
+      const b = request.body;
+      const decision = await wrap(() =>
+        p.place(
+          principal.name,
+          { ...b, ...(b.shape ? { shape: b.shape as Shape } : {}) },
+          request.query.dryRun === true,
+        ),
+      );
+      return reply
+        .code(decision.status === "placed" && request.query.dryRun !== true ? 201 : 200)
+        .send(decision);
+    },
+  );
+
+  r.get(
+    "/v1/placements",
+    {
+      schema: {
+        tags,
+        summary: "What holds nodes and power: running jobs, placements, assumed pods and reservations",
+        response: {
+          200: Type.Object({ holdings: Type.Array(Type.Unknown()) }),
+          ...authErrors,
+          503: Type.Ref("Problem"),
+        },
+      },
+    },
+    async (request) => {
+      const p = need();
+      const principal = principalOf(request);
+      const holdings = (await wrap(() => p.holdings())).filter((h) => canSeeOrg(principal, h.org));
+      return { holdings };
+    },
+  );
+
+  r.delete(
+    "/v1/placements/:id",
+    {
+      schema: {
+        tags,
+        summary: "Releases a placement's nodes and power",
+        params: Type.Object({ id: Type.String() }),
+        response: { 204: Type.Null(), ...authErrors, 404: Type.Ref("Problem"), 503: Type.Ref("Problem") },
+      },
+    },
+    async (request, reply) => {
+      const p = need();
+      const principal = principalOf(request);
+      const held = p.holdings().find((h) => h.id === request.params.id && h.kind === "job");
+      if (!held || !canSeeOrg(principal, held.org))
+        throw new ApiError(404, "not-found", `no placement ${request.params.id}`);
+      mayPlace(principal, held.org);
+      if (!(await p.releasePlacement(principal.name, request.params.id)))
+        throw new ApiError(404, "not-found", `${request.params.id} was not placed through the API`);
+      return reply.code(204).send(null);
+    },
+  );
+
+  r.post(
+    "/v1/reservations",
+    {
+      schema: {
+        tags,
+        summary: "Holds nodes and power for a future window; new work is steered away from them",
+        body: Type.Object(
+          { ...JobFields, startMs: Type.Integer({ minimum: 0 }), endMs: Type.Integer({ minimum: 0 }) },
+          Strict,
+        ),
+        response: { 200: Type.Unknown(), 201: Type.Unknown(), ...authErrors, 503: Type.Ref("Problem") },
+      },
+    },
+    async (request, reply) => {
+      const p = need();
+      const principal = principalOf(request);
+      mayPlace(principal, request.body.org);
+      const b = request.body;
+      const decision = await wrap(() =>
+        p.reserve(principal.name, { ...b, ...(b.shape ? { shape: b.shape as Shape } : {}) }),
+      );
+      return reply.code(decision.status === "reserved" ? 201 : 200).send(decision);
+    },
+  );
+
+  r.delete(
+    "/v1/reservations/:id",
+    {
+      schema: {
+        tags,
+        summary: "Cancels a reservation",
+        params: Type.Object({ id: Type.String() }),
+        response: { 204: Type.Null(), ...authErrors, 404: Type.Ref("Problem"), 503: Type.Ref("Problem") },
+      },
+    },
+    async (request, reply) => {
+      const p = need();
+      const principal = principalOf(request);
+      const held = p.holdings().find((h) => h.id === request.params.id && h.kind === "reservation");
+      if (!held || !canSeeOrg(principal, held.org))
+        throw new ApiError(404, "not-found", `no reservation ${request.params.id}`);
+      mayPlace(principal, held.org);
+      await p.cancelReservation(principal.name, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  // The Kubernetes scheduler-extender verbs. kube-scheduler sends no credentials to an extender
+  // (its configuration has TLS settings only), so these answer without a token, like an extender
+  // inside the cluster network; they only advise and hold nothing beyond a short-lived assumed pod.
+  const extenderBody = { body: Type.Unknown(), response: { 200: Type.Unknown(), 503: Type.Ref("Problem") } };
+  r.post(
+    "/extender/filter",
+    { schema: { tags, summary: "Scheduler extender: filter", security: [], ...extenderBody } },
+    async (request) =>
+      wrap(() =>
+        need()
+          .extender()
+          .filter(request.body as Parameters<ReturnType<PowerService["extender"]>["filter"]>[0]),
+      ),
+  );
+  r.post(
+    "/extender/prioritize",
+    { schema: { tags, summary: "Scheduler extender: prioritize", security: [], ...extenderBody } },
+    async (request) =>
+      wrap(() =>
+        need()
+          .extender()
+          .prioritize(request.body as Parameters<ReturnType<PowerService["extender"]>["prioritize"]>[0]),
+      ),
+  );
+  r.post(
+    "/extender/bind",
+    { schema: { tags, summary: "Scheduler extender: bind", security: [], ...extenderBody } },
+    async (request) =>
+      wrap(() =>
+        need()
+          .extender()
+          .bind(request.body as Parameters<ReturnType<PowerService["extender"]>["bind"]>[0]),
+      ),
   );
 }
