@@ -14,13 +14,7 @@
  */
 import type { BuildResult } from "@flightdeck/model";
 import { type ControlledJob, decodeCurve, MAX_Q_CAP_FRACTION, PowerController } from "@flightdeck/power";
-import {
-  BMC_CAP_DELAY_SECONDS,
-  type FactoryState,
-  type JobEngine,
-  PSU_EFFICIENCY,
-  setGpuCapWatts,
-} from "@flightdeck/sim";
+import { BMC_CAP_DELAY_SECONDS, type FactoryState, type JobEngine, setGpuCapWatts } from "@flightdeck/sim";
 import { facilityWatts } from "./power-outcome-levels.ts";
 
 export const POLICIES = ["none", "uniform", "maxq", "flightdeck"] as const;
@@ -139,8 +133,8 @@ function uniform(ctx: PolicyContext): Policy {
 
 /** Prototype changes to the controller's input, measured with `--variants`. */
 export interface FlightdeckVariant {
-  /** Give the controller the budget in node draw (budget × PSU efficiency) rather than at the feeds. */
-  psuAware?: boolean;
+  /** The supplies' efficiency the controller plans with (its default is its own assumption). */
+  psuEfficiency?: number;
   /** Inference curve flat above this fraction of the maximum cap (no gain above the knee). */
   decodeKnee?: number;
 }
@@ -150,12 +144,12 @@ function flightdeck(ctx: PolicyContext, variant: FlightdeckVariant): Policy {
   const { topo } = state;
   const controller = new PowerController({
     build,
+    ...(variant.psuEfficiency !== undefined ? { budget: { psuEfficiency: variant.psuEfficiency } } : {}),
     ...(variant.decodeKnee !== undefined
       ? { curves: { inference: decodeCurve(variant.decodeKnee, 0) } }
       : {}),
   });
-  const base = variant.psuAware ? budgetWatts * PSU_EFFICIENCY : budgetWatts;
-  controller.setFacilityTarget({ watts: base });
+  controller.setFacilityTarget({ watts: budgetWatts });
   controller.setJobs(ctx.jobs);
   const gpuIds = Array.from(topo.gpuEntity, (e) => build.graph.at(e).id);
   const gpuSlot = new Map(gpuIds.map((id, g) => [id, g]));

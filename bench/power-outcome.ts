@@ -5,9 +5,10 @@
  *
  *   npm run bench:power                      the table
  *   npm run bench:power -- --json            one JSON line per policy and budget
- *   npm run bench:power -- --horizon 300     a shorter run (seconds of sim time; default 900)
+ *   npm run bench:power -- --horizon 300     a shorter run (seconds of sim time; default 1800)
  *   npm run bench:power -- --variants        also the prototyped controller inputs
  */
+import { PSU_EFFICIENCY } from "@flightdeck/sim";
 import { type Row, report } from "./lib.ts";
 import { type FlightdeckVariant, POLICIES, type PolicyName } from "./power-outcome-policies.ts";
 import { type RunResult, runOnce } from "./power-outcome-run.ts";
@@ -20,11 +21,10 @@ const OVERSUBSCRIPTION_MAX_LOSS = 0.02;
 
 /** Prototyped controller inputs, measured with `--variants` (see docs/power.md). */
 const VARIANTS: [string, FlightdeckVariant][] = [
-  ["flightdeck+psu", { psuAware: true }],
   ["flightdeck+knee", { decodeKnee: 0.45 }],
-  ["flightdeck+knee+psu", { decodeKnee: 0.45, psuAware: true }],
+  ["flightdeck+knee+psu94", { decodeKnee: 0.45, psuEfficiency: PSU_EFFICIENCY }],
 ];
-const OVERSUBSCRIPTION_VARIANT = VARIANTS[2]!;
+const OVERSUBSCRIPTION_VARIANT = VARIANTS[0]!;
 
 /** One row of the outcome table, as `--json` prints it. */
 export interface OutcomeRow {
@@ -43,7 +43,7 @@ function argValue(name: string): string | undefined {
 
 const json = process.argv.includes("--json");
 const variants = process.argv.includes("--variants");
-const horizonSeconds = Number(argValue("--horizon") ?? 900);
+const horizonSeconds = Number(argValue("--horizon") ?? 1800);
 if (!(horizonSeconds > 0))
   throw new Error(`--horizon must be positive seconds, got ${argValue("--horizon")}`);
 const log = (line: string) => {
