@@ -1,5 +1,5 @@
 /** The shell: login gate, navigation, the dead-API banner, and the view the URL names. */
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import type { ApiFailure } from "./api.ts";
 import { LiveProvider } from "./hooks.tsx";
 import { Link, navigate, useLocation } from "./router.tsx";
@@ -19,7 +19,6 @@ import { Login } from "./views/Login.tsx";
 import { Orgs } from "./views/Orgs.tsx";
 import { Overview } from "./views/Overview.tsx";
 import { Power } from "./views/Power.tsx";
-import { Topology } from "./views/Topology.tsx";
 import { Workloads } from "./views/Workloads.tsx";
 
 export function App() {
@@ -72,6 +71,9 @@ export function App() {
     </SessionProvider>
   );
 }
+
+// The graph library is large and only the topology view needs it.
+const Topology = lazy(() => import("./views/Topology.tsx").then((m) => ({ default: m.Topology })));
 
 const NAV = [
   ["/overview", "Overview"],
@@ -148,7 +150,11 @@ function View({ section, path }: { section: string; path: string }) {
     case "/workloads":
       return <Workloads />;
     case "/topology":
-      return <Topology path={path} />;
+      return (
+        <Suspense fallback={<p className="muted">Loading the topology view…</p>}>
+          <Topology path={path} />
+        </Suspense>
+      );
     case "/orgs":
       return <Orgs />;
     case "/events":

@@ -81,6 +81,7 @@ describe("the console", { timeout: 180_000 }, () => {
     await page.getByRole("heading", { name: "Rack r02" }).waitFor();
     assert.match(page.url(), /\/floor\/rack\/rack%3Ar02$/);
     const gpuRows = page.locator("tr[data-gpu]");
+    await gpuRows.nth(31).waitFor();
     assert.equal(await gpuRows.count(), 32);
     await page.waitForFunction(() => {
       const cells = [...document.querySelectorAll("tr[data-gpu] td:first-of-type")];
@@ -179,6 +180,45 @@ describe("the console", { timeout: 180_000 }, () => {
       .getByRole("alert")
       .filter({ hasText: "does not answer" })
       .waitFor({ state: "detached", timeout: 15_000 });
+    await page.context().close();
+  });
+
+  it("lowers the facility target and shows the caps coming down, with the reason", async () => {
+    const page = await open("/power", lab.adminToken);
+    await page.locator("table.power-tree tbody tr").first().waitFor({ timeout: 30_000 });
+    const peak = Number(await page.locator("[data-target-watts]").getAttribute("data-peak-watts"));
+    assert.ok(peak > 0);
+    // Before: every GPU of r01 at its maximum, 700 W for an H100 SXM.
+    await page.goto(`${lab.url}/floor/rack/${encodeURIComponent("rack:r01")}`);
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("td[data-cap]")].some((c) => c.getAttribute("data-cap") === "700"),
+    );
+    await page.goto(`${lab.url}/power`);
+    await page.getByLabel("Operator's target, % of the facility's peak").fill("60");
+    await page.getByRole("button", { name: "Set target" }).click();
+    await page.getByRole("status").filter({ hasText: "60 %" }).waitFor();
+    await page.locator('[data-target-watts]:not([data-target-watts=""])').waitFor();
+    assert.equal(
+      Number(await page.locator("[data-target-watts]").getAttribute("data-target-watts")),
+      peak * 0.6,
+    );
+    await page.locator("table.actions tbody tr").first().waitFor({ timeout: 30_000 });
+    await shot(page, "power-target");
+    // The BMCs' limits, read back by the collector, come down on the floor.
+    await page.goto(`${lab.url}/floor/rack/${encodeURIComponent("rack:r01")}`);
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll("td[data-cap]")].every((c) => Number(c.getAttribute("data-cap")) < 700),
+      undefined,
+      { timeout: 30_000 },
+    );
+    await shot(page, "floor-capped");
+    await page.getByRole("link", { name: "GPU 0" }).first().click();
+    await page.getByRole("heading", { name: /Why gpu:r01-dgx1\/0 has its cap/ }).waitFor();
+    await page.locator(".lead").filter({ hasText: "capped at" }).waitFor();
+    await shot(page, "power-why");
+    await page.getByRole("button", { name: "Clear" }).click();
+    await page.getByRole("status").filter({ hasText: "cleared" }).waitFor();
     await page.context().close();
   });
 

@@ -1,13 +1,13 @@
 /**
  * What the console's browser tests and bench run against: the lab twin in real time, a control
- * plane reading it over the twin's protocols (as `flightdeck up` does, on free ports), the built
- * console, and Debian's Chromium through playwright-core.
+ * plane reading it over the twin's protocols and enforcing its power caps (as `flightdeck up`
+ * does, on free ports), the built console, and Debian's Chromium through playwright-core.
  */
 import { execFileSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createServer, FactoryState, Telemetry } from "@flightdeck/api";
+import { createServer, FactoryState, PowerService, Telemetry } from "@flightdeck/api";
 import { loadFactoryFile } from "@flightdeck/model";
 import { loadScenarioFile, type RunningSim, startSim } from "@flightdeck/sim";
 import { openStore, type Store } from "@flightdeck/store";
@@ -42,6 +42,7 @@ export interface Lab {
   store: Store;
   app: FastifyInstance;
   telemetry: Telemetry;
+  power: PowerService;
   /** A provider admin's token. */
   adminToken: string;
   /** Makes a user of `org` with `role` and returns its token. */
@@ -81,7 +82,10 @@ export async function startLab(intervalSeconds = 2): Promise<Lab> {
   if (!applied.ok) throw new Error(`the lab factory did not apply: ${JSON.stringify(applied.problems)}`);
   const telemetry = new Telemetry(state, { store });
   await telemetry.start();
-  const app = await createServer({ store, state, telemetry });
+  // Enforcing, as `flightdeck up` does on its twin: caps reach the BMCs and read back from them.
+  const power = new PowerService(state, { telemetry, store, enforce: true });
+  await power.start();
+  const app = await createServer({ store, state, telemetry, power });
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
   const admin = await store.createUser({ name: "root", org: null, role: "provider-admin", actor: "test" });
   const adminToken = (await store.createToken({ userId: admin.id, name: "console", actor: "test" })).token;
@@ -92,12 +96,14 @@ export async function startLab(intervalSeconds = 2): Promise<Lab> {
     store,
     app,
     telemetry,
+    power,
     adminToken,
     async tokenFor(org, role) {
       const user = await store.createUser({ name: `${org}-user${++users}`, org, role, actor: "test" });
       return (await store.createToken({ userId: user.id, name: "console", actor: "test" })).token;
     },
     async stop() {
+      await power.stop();
       await telemetry.stop();
       await app.close();
       await store.close();

@@ -4,7 +4,8 @@ import { useEffect, useRef } from "react";
 
 export interface GraphData {
   nodes: { id: string; label: string; kind: string }[];
-  edges: { source: string; target: string; label: string }[];
+  /** `label` is drawn on the edge; `detail` only in the table beside the graph. */
+  edges: { source: string; target: string; label: string; detail?: string }[];
 }
 
 const COLORS: Record<string, string> = {

@@ -3,12 +3,12 @@
  * opens its nodes and GPUs (/floor/rack/ID), a GPU link opens its rack with the GPU marked
  * (/floor/gpu/ID). The measure is in the URL (?by=), so a link shows what its sender saw.
  */
-import { memo, useMemo } from "react";
+import { type MouseEvent, memo, useMemo } from "react";
 import { Empty, Failed, Loading } from "../components/State.tsx";
 import { type Entity, type RackValues, useFloor } from "../floor-data.tsx";
 import { si } from "../format.ts";
 import { MEASURES, type Measure, type MeasureId, measureColor, orgColor } from "../measures.ts";
-import { Link, navigate, segments, useLocation } from "../router.tsx";
+import { navigate, segments, useLocation } from "../router.tsx";
 import { RackPanel } from "./RackPanel.tsx";
 
 export function Floor({ path }: { path: string }) {
@@ -59,64 +59,78 @@ export function Floor({ path }: { path: string }) {
         </fieldset>
         <FloorLegend measure={measure} min={span.min} max={span.max} orgs={orgs} />
       </div>
-      {error && !layout && <Failed error={error} what="the floor" />}
-      {!error && !layout && <Loading what="the floor" />}
-      {layout && layout.rackCount === 0 && <Empty>No racks you may see on this factory.</Empty>}
-      {layout && (
-        <div className="plan">
-          {layout.halls.map((hall) => (
-            <section key={hall.id} className="hall" aria-label={`Hall ${hall.name}`}>
-              <h2>{hall.name}</h2>
-              {hall.rows.map((row) => (
-                <div key={row.id} className="floor-row">
-                  <span className="row-name">{row.name}</span>
-                  <ul className="racks" aria-label={`Row ${row.name}`}>
-                    {row.racks.map((rack) => (
-                      <RackTile
-                        key={rack.id}
-                        rack={rack}
-                        selected={rack.id === rackId}
-                        color={
-                          measure.id === "org"
-                            ? orgColor(rack.org, orgs)
-                            : measureColor(
-                                measureOf(values.get(rack.id), measure.id),
-                                span.min,
-                                span.max,
-                                measure.highIsHot,
-                              )
-                        }
-                        text={
-                          measure.id === "org"
-                            ? (rack.org ?? "shared")
-                            : si(
-                                measureOf(values.get(rack.id), measure.id),
-                                measure.unit === "W" ? "W" : "",
-                                3,
-                              )
-                        }
-                        href={`/floor/rack/${encodeURIComponent(rack.id)}${suffix}`}
-                        label={`${measure.label}: ${measure.id === "org" ? (rack.org ?? "shared") : si(measureOf(values.get(rack.id), measure.id), measure.unit)}`}
-                      />
-                    ))}
-                  </ul>
-                </div>
+      <div className={`floor-body${rackId || gpuId ? " with-panel" : ""}`}>
+        <div className="floor-main">
+          {error && !layout && <Failed error={error} what="the floor" />}
+          {!error && !layout && <Loading what="the floor" />}
+          {layout && layout.rackCount === 0 && <Empty>No racks you may see on this factory.</Empty>}
+          {layout && (
+            // One click handler for every tile: a thousand racks need not carry a thousand handlers.
+            // biome-ignore lint/a11y/useKeyWithClickEvents lint/a11y/noStaticElementInteractions: the tiles are links; Enter on a link is a click
+            <div className="plan" onClick={openTile}>
+              {layout.halls.map((hall) => (
+                <section key={hall.id} className="hall" aria-label={`Hall ${hall.name}`}>
+                  <h2>{hall.name}</h2>
+                  {hall.rows.map((row) => (
+                    <div key={row.id} className="floor-row">
+                      <span className="row-name">{row.name}</span>
+                      <ul className="racks" aria-label={`Row ${row.name}`}>
+                        {row.racks.map((rack) => (
+                          <RackTile
+                            key={rack.id}
+                            rack={rack}
+                            selected={rack.id === rackId}
+                            color={
+                              measure.id === "org"
+                                ? orgColor(rack.org, orgs)
+                                : measureColor(
+                                    measureOf(values.get(rack.id), measure.id),
+                                    span.min,
+                                    span.max,
+                                    measure.highIsHot,
+                                  )
+                            }
+                            text={
+                              measure.id === "org"
+                                ? (rack.org ?? "shared")
+                                : si(
+                                    measureOf(values.get(rack.id), measure.id),
+                                    measure.unit === "W" ? "W" : "",
+                                    3,
+                                  )
+                            }
+                            href={`/floor/rack/${encodeURIComponent(rack.id)}${suffix}`}
+                            label={`${measure.label}: ${measure.id === "org" ? (rack.org ?? "shared") : si(measureOf(values.get(rack.id), measure.id), measure.unit)}`}
+                          />
+                        ))}
+                      </ul>
+                    </div>
+                  ))}
+                </section>
               ))}
-            </section>
-          ))}
+            </div>
+          )}
         </div>
-      )}
-      {(rackId || gpuId) && (
-        <RackPanel
-          key={rackId ?? gpuId}
-          {...(rackId ? { rackId } : {})}
-          {...(gpuId ? { gpuId } : {})}
-          closeHref={`/floor${suffix}`}
-          values={rackId ? values.get(rackId) : undefined}
-        />
-      )}
+        {(rackId || gpuId) && (
+          <RackPanel
+            key={rackId ?? gpuId}
+            {...(rackId ? { rackId } : {})}
+            {...(gpuId ? { gpuId } : {})}
+            closeHref={`/floor${suffix}`}
+            values={rackId ? values.get(rackId) : undefined}
+          />
+        )}
+      </div>
     </div>
   );
+}
+
+/** Opens a rack tile's link in place on a plain click. */
+function openTile(e: MouseEvent<HTMLDivElement>): void {
+  const a = (e.target as HTMLElement).closest("a.rack");
+  if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  e.preventDefault();
+  navigate(a.getAttribute("href") ?? "/floor");
 }
 
 export function measureOf(v: RackValues | undefined, m: MeasureId): number | undefined {
@@ -134,7 +148,7 @@ const RackTile = memo(function RackTile(props: {
 }) {
   return (
     <li>
-      <Link
+      <a
         href={props.href}
         className={`rack${props.selected ? " selected" : ""}`}
         style={{ background: props.color }}
@@ -144,7 +158,7 @@ const RackTile = memo(function RackTile(props: {
       >
         <span className="rack-name">{props.rack.name}</span>
         <span className="rack-value">{props.text}</span>
-      </Link>
+      </a>
     </li>
   );
 });

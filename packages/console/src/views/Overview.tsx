@@ -5,7 +5,7 @@
  */
 import { useMemo } from "react";
 import { Stat } from "../components/Stat.tsx";
-import type { StrandedLevel } from "../floor-data.tsx";
+import { type StrandedLevel, useFloor } from "../floor-data.tsx";
 import { percent, si, watts } from "../format.ts";
 import { type TotalsPoint, useLive, usePoll } from "../hooks.tsx";
 import { Link } from "../router.tsx";
@@ -124,10 +124,56 @@ export function Overview() {
           tone={recent.length > 0 ? "warn" : "ok"}
         />
       </div>
-      <p>
-        <Link href="/floor">Open the floor</Link> · <Link href="/workloads">Workloads</Link> ·{" "}
-        <Link href="/power">Power</Link>
-      </p>
+      <Attention />
     </section>
+  );
+}
+
+/** The racks closest to their power limit and those making the fewest tokens per joule. */
+function Attention() {
+  const { racks, values } = useFloor("power");
+  const rows = (racks ?? []).map((r) => ({ rack: r, v: values.get(r.id) ?? {} }));
+  const tight = rows
+    .filter((r) => r.v.headroom !== undefined)
+    .sort((a, b) => a.v.headroom! - b.v.headroom!)
+    .slice(0, 5);
+  const weak = rows
+    .filter((r) => r.v.tokensPerWatt !== undefined)
+    .sort((a, b) => a.v.tokensPerWatt! - b.v.tokensPerWatt!)
+    .slice(0, 5);
+  const href = (id: string, by?: string) => `/floor/rack/${encodeURIComponent(id)}${by ? `?by=${by}` : ""}`;
+  return (
+    <div className="attention">
+      <section aria-labelledby="tight-h">
+        <h2 id="tight-h">Least power headroom</h2>
+        {tight.length === 0 ? (
+          <p className="muted">No rack PDU readings yet.</p>
+        ) : (
+          <ol>
+            {tight.map(({ rack, v }) => (
+              <li key={rack.id}>
+                <Link href={href(rack.id, "headroom")}>{rack.name}</Link> {watts(v.headroom)} free at its
+                tightest PDU, drawing {watts(v.power)}
+              </li>
+            ))}
+          </ol>
+        )}
+      </section>
+      <section aria-labelledby="weak-h">
+        <h2 id="weak-h">Fewest tokens per joule</h2>
+        {weak.length === 0 ? (
+          <p className="muted">No rack is reporting tokens yet.</p>
+        ) : (
+          <ol>
+            {weak.map(({ rack, v }) => (
+              <li key={rack.id}>
+                <Link href={href(rack.id, "tokensPerWatt")}>{rack.name}</Link> {si(v.tokensPerWatt)} tokens/J
+                at {si(v.tokensPerSecond)} tokens/s
+              </li>
+            ))}
+          </ol>
+        )}
+      </section>
+    </div>
   );
 }

@@ -192,7 +192,7 @@ function Target() {
       <Async data={target.data} error={target.error} what="the target">
         {(t) => (
           <>
-            <p data-target-watts={t.watts ?? ""}>
+            <p data-target-watts={t.watts ?? ""} data-peak-watts={t.peakWatts}>
               In force: <strong>{t.watts === undefined ? "none" : watts(t.watts)}</strong>
               {t.source ? ` set by the ${t.source}${t.eventId ? ` (event ${t.eventId})` : ""}` : ""} ·
               facility peak {watts(t.peakWatts)}
@@ -262,50 +262,72 @@ export function describeTarget(t: TargetInput | null): string {
   return "watts" in t ? watts(t.watts) : `${percent(t.fraction, 0)} of peak`;
 }
 
+/** Entries of one decision that did the same to many GPUs, shown as one line. */
+interface ActionGroup {
+  key: string;
+  first: Action;
+  gpus: string[];
+}
+
+/** Groups consecutive entries with the same time, kind, rule, level and caps; newest group first. */
+export function groupActions(list: Action[]): ActionGroup[] {
+  const groups: ActionGroup[] = [];
+  for (const a of list) {
+    const sig = `${a.atMs}|${a.kind}|${a.rule ?? ""}|${a.level ?? ""}|${a.fromWatts ?? ""}|${a.capWatts ?? ""}`;
+    const last = groups.at(-1);
+    if (last?.key.startsWith(`${sig}#`) && a.gpu) last.gpus.push(a.gpu);
+    else groups.push({ key: `${sig}#${groups.length}`, first: a, gpus: a.gpu ? [a.gpu] : [] });
+  }
+  return groups.reverse();
+}
+
 function Actions() {
-  const actions = usePoll<{ actions: Action[] }>("/v1/power/actions?limit=200", 2000);
-  const list = actions.data?.actions ?? [];
+  const actions = usePoll<{ actions: Action[] }>("/v1/power/actions?limit=2000", 2000);
+  const groups = useMemo(() => groupActions(actions.data?.actions ?? []).slice(0, 60), [actions.data]);
   return (
     <section aria-labelledby="actions-h">
       <h2 id="actions-h">Power log: safety actions, allocations, enforcement</h2>
       <Async data={actions.data} error={actions.error} what="the actions">
         {() =>
-          list.length === 0 ? (
+          groups.length === 0 ? (
             <Empty>Nothing logged yet: every level is within its limit.</Empty>
           ) : (
-            <table className="list">
+            <table className="list actions">
               <thead>
                 <tr>
                   <th scope="col">When</th>
                   <th scope="col">Kind</th>
-                  <th scope="col">GPU</th>
+                  <th scope="col">GPUs</th>
                   <th scope="col">Cap</th>
                   <th scope="col">Rule</th>
                   <th scope="col">What</th>
                 </tr>
               </thead>
               <tbody>
-                {list
-                  .map((a, n) => ({ a, key: `${a.atMs}-${a.gpu}-${n}` }))
-                  .reverse()
-                  .slice(0, 200)
-                  .map(({ a, key }) => (
-                    <tr key={key}>
-                      <td>{clock(a.atMs)}</td>
-                      <td>{a.kind}</td>
-                      <td>
-                        {a.gpu ? <Link href={`/power/gpu/${encodeURIComponent(a.gpu)}`}>{a.gpu}</Link> : "–"}
-                      </td>
-                      <td>
-                        {a.capWatts !== undefined ? `${watts(a.fromWatts)} → ${watts(a.capWatts)}` : "–"}
-                      </td>
-                      <td>
-                        {a.rule ?? "–"}
-                        {a.level ? <span className="muted"> at {a.level}</span> : null}
-                      </td>
-                      <td>{a.text}</td>
-                    </tr>
-                  ))}
+                {groups.map(({ key, first: a, gpus }) => (
+                  <tr key={key}>
+                    <td>{clock(a.atMs)}</td>
+                    <td>{a.kind}</td>
+                    <td>
+                      {gpus.length === 0 ? (
+                        "–"
+                      ) : (
+                        <>
+                          <Link href={`/power/gpu/${encodeURIComponent(gpus[0]!)}`}>{gpus[0]}</Link>
+                          {gpus.length > 1 && (
+                            <span className="muted" title={gpus.join(", ")}>
+                              {" "}
+                              and {gpus.length - 1} more
+                            </span>
+                          )}
+                        </>
+                      )}
+                    </td>
+                    <td>{a.capWatts !== undefined ? `${watts(a.fromWatts)} → ${watts(a.capWatts)}` : "–"}</td>
+                    <td>{a.rule ?? "–"}</td>
+                    <td>{gpus.length > 1 ? a.text.replace(gpus[0]!, `${gpus.length} GPUs`) : a.text}</td>
+                  </tr>
+                ))}
               </tbody>
             </table>
           )

@@ -51,7 +51,7 @@ async function neighborhood(api: Api, rackId: string): Promise<GraphData> {
     const owner = a.entity.kind === "node" ? a.entity.id : (a.entity.parent ?? a.entity.id);
     if (a.nvlinkDomain && a.entity.kind === "node") {
       add(a.nvlinkDomain, `NVLink ${a.nvlinkDomain.replace(/^nvlinkDomain:/, "")}`, "domain");
-      edges.push({ source: owner, target: a.nvlinkDomain, label: "NVLink" });
+      edges.push({ source: owner, target: a.nvlinkDomain, label: "", detail: "NVLink" });
     }
     for (const u of a.uplinks) {
       const key = `${owner}|${u.id}`;
@@ -63,7 +63,7 @@ async function neighborhood(api: Api, rackId: string): Promise<GraphData> {
   for (const [key, l] of links) {
     const [owner, sw] = key.split("|") as [string, string];
     add(sw, sw.replace(/^switch:/, ""), "leaf");
-    edges.push({ source: owner, target: sw, label: `${l.cables}× · ${Math.round(l.gbps)} Gb/s` });
+    edges.push({ source: owner, target: sw, label: "", detail: `${l.cables}× · ${Math.round(l.gbps)} Gb/s` });
   }
   const ups = await Promise.all([...leaves].map((id) => entity(api, id).catch(() => undefined)));
   for (const a of ups) {
@@ -118,10 +118,40 @@ export function Topology({ path }: { path: string }) {
       ) : graph?.error ? (
         <Failed error={graph.error} what="the topology" />
       ) : graph?.data ? (
-        <Graph data={graph.data} />
+        <>
+          <Graph data={graph.data} />
+          <Links data={graph.data} />
+        </>
       ) : (
         rackId && <Loading what="the topology" />
       )}
     </section>
+  );
+}
+
+/** The graph's cabling as a table: readable without the picture, and by a screen reader. */
+function Links({ data }: { data: GraphData }) {
+  const label = new Map(data.nodes.map((n) => [n.id, n.label]));
+  const cabled = data.edges.filter((e) => e.detail || e.label);
+  return (
+    <table className="list">
+      <caption>Links</caption>
+      <thead>
+        <tr>
+          <th scope="col">From</th>
+          <th scope="col">To</th>
+          <th scope="col">Link</th>
+        </tr>
+      </thead>
+      <tbody>
+        {cabled.map((e) => (
+          <tr key={`${e.source}|${e.target}`}>
+            <td>{label.get(e.source) ?? e.source}</td>
+            <td>{label.get(e.target) ?? e.target}</td>
+            <td>{e.detail ?? e.label}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -7,6 +7,8 @@ import { Async, Empty } from "../components/State.tsx";
 import { percent, si, watts } from "../format.ts";
 import { useLive, usePoll } from "../hooks.tsx";
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 /** A running job as the power service allocates for it. */
 interface PowerJob {
   id: string;
@@ -26,7 +28,14 @@ export function Workloads() {
     5000,
   );
   const power = usePoll<{ jobs: PowerJob[] }>("/v1/power/jobs", 5000);
-  const powerJobs = useMemo(() => new Map((power.data?.jobs ?? []).map((j) => [j.id, j])), [power.data]);
+  // A training job is `job:NAME`; an inference service's replicas are `server:NAME-N`, each its own.
+  const powerOf = useMemo(() => {
+    const list = power.data?.jobs ?? [];
+    return (key: string): PowerJob[] =>
+      list.filter(
+        (j) => j.id === `job:${key}` || new RegExp(`^server:${escapeRegExp(key)}-\\d+$`).test(j.id),
+      );
+  }, [power.data]);
   const serversOf = useMemo(() => {
     const m = new Map<string, { name: string; running: number | undefined }[]>();
     for (const s of servers.data?.series ?? []) {
@@ -67,7 +76,9 @@ export function Workloads() {
               </thead>
               <tbody>
                 {rows.map((r) => {
-                  const p = powerJobs.get(r.key);
+                  const replicas = powerOf(r.key);
+                  const p = replicas[0];
+                  const caps = [...new Set(replicas.map((j) => j.capWatts))].sort((a, b) => a - b);
                   const srv = serversOf.get(r.key) ?? [];
                   return (
                     <tr key={r.key}>
@@ -88,7 +99,7 @@ export function Workloads() {
                       <td>{p?.priority ?? "–"}</td>
                       <td>{p?.profile ?? "–"}</td>
                       <td title={p ? `held by ${p.stoppedBy}` : undefined}>
-                        {p ? watts(p.capWatts) : "–"}
+                        {caps.length === 0 ? "–" : caps.map((c) => watts(c)).join(" / ")}
                         {p && <div className="muted small">{p.stoppedBy}</div>}
                       </td>
                       <td>{si(r.tokensPerSecond)}</td>
