@@ -663,9 +663,14 @@ export class PowerService {
     if (facility !== undefined) deviceWatts.set("facility", facility);
     const appliedCapWatts = new Map<string, number>();
     if (this.reconciler) {
+      // A cap written and not refused counts as it will be: any further cut issued now would land
+      // no sooner than it (the same control delay), so the safety loop does not cut twice for one
+      // change while the first is in flight.
       for (const g of this.require().tree.gpus) {
         const effective = this.reconciler.effectiveCapWatts(g.id, g.maxWatts);
-        appliedCapWatts.set(g.id, effective);
+        const status = this.reconciler.status(g.id);
+        const inFlight = status && status.state !== "failed" ? status.desiredWatts : effective;
+        appliedCapWatts.set(g.id, Math.min(effective, inFlight));
       }
     }
     return {
@@ -691,8 +696,11 @@ export class PowerService {
       });
     }
     // GPUs whose cap cannot be set are allocated at their maximum draw; the others make room.
+    const pinned: string[] = [];
+    for (const g of this.require().tree.gpus)
+      if (reconciler.status(g.id)?.state === "failed") pinned.push(g.id);
     try {
-      this.controller?.setPinned(result.failed);
+      this.controller?.setPinned(pinned);
     } catch (err) {
       this.options.log?.(`power: ${(err as Error).message}`);
     }

@@ -589,12 +589,12 @@ export class PowerController {
     const W = (w: number) => `${w.toFixed(0)} W`;
     let binding: GpuExplanation["binding"];
     let why: string;
-    if (held && held.capWatts < allocated) {
-      binding = { kind: "safety", ...(held.reason.level ? { level: held.reason.level } : {}) };
-      why = `the safety loop holds it: ${held.reason.text}`;
-    } else if (this.pinned.has(gpu)) {
+    if (this.pinned.has(gpu)) {
       binding = { kind: "pinned" };
       why = "its cap cannot be confirmed on the device, so it is counted at its maximum draw";
+    } else if (held && held.capWatts < allocated) {
+      binding = { kind: "safety", ...(held.reason.level ? { level: held.reason.level } : {}) };
+      why = `the safety loop holds it: ${held.reason.text}`;
     } else if (ja?.stoppedBy === "budget" && ja.blockedBy >= 0) {
       const b = tree.budgets[ja.blockedBy]!;
       binding = { kind: "budget", level: b.id, name: this.levelName(b.devices) };
