@@ -106,7 +106,7 @@ export function rackValuesOf(
     const v = at(`rack:${row.key}`);
     v.tokensPerWatt = row.tokensPerJoule;
     v.tokensPerSecond = row.tokensPerSecond;
-    if (v.power === undefined) v.power = row.meanPowerWatts * row.gpus;
+    if (v.power === undefined) v.power = row.meanPowerWatts;
   }
   for (const [rack, t] of temps ?? []) at(rack).temperature = t;
   return out;

@@ -108,7 +108,7 @@ export function totalsOf(frame: KpiFrame): TotalsPoint {
     tokensPerSecond += r.tokensPerSecond;
     energy += r.energyJoules;
     tokens += r.tokens;
-    power += r.meanPowerWatts * r.gpus;
+    power += r.meanPowerWatts;
     gpuSeconds += r.gpuSeconds;
     usable += r.usableGpuSeconds;
   }

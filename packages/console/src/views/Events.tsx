@@ -98,8 +98,8 @@ export function Events() {
                         (e.nvswitchId ?? e.hostname)
                       )}
                     </td>
-                    <td>{e.catalog?.meaning ?? e.message}</td>
-                    <td>{e.catalog?.action ?? "–"}</td>
+                    <td className="wrap">{e.catalog?.meaning ?? e.message}</td>
+                    <td className="wrap">{e.catalog?.action ?? "–"}</td>
                   </tr>
                 ))}
               </tbody>

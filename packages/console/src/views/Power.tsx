@@ -325,7 +325,9 @@ function Actions() {
                     </td>
                     <td>{a.capWatts !== undefined ? `${watts(a.fromWatts)} → ${watts(a.capWatts)}` : "–"}</td>
                     <td>{a.rule ?? "–"}</td>
-                    <td>{gpus.length > 1 ? a.text.replace(gpus[0]!, `${gpus.length} GPUs`) : a.text}</td>
+                    <td className="wrap">
+                      {gpus.length > 1 ? a.text.replace(gpus[0]!, `${gpus.length} GPUs`) : a.text}
+                    </td>
                   </tr>
                 ))}
               </tbody>

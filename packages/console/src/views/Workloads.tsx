@@ -83,7 +83,7 @@ export function Workloads() {
                   return (
                     <tr key={r.key}>
                       <th scope="row">{r.key}</th>
-                      <td>
+                      <td className="wrap">
                         {p?.kind ?? (srv.length > 0 ? "inference" : "training")}
                         {srv.length > 0 && (
                           <div className="muted small">
@@ -104,7 +104,7 @@ export function Workloads() {
                       </td>
                       <td>{si(r.tokensPerSecond)}</td>
                       <td>{si(r.tokensPerJoule)}</td>
-                      <td>{watts(r.meanPowerWatts * r.gpus)}</td>
+                      <td>{watts(r.meanPowerWatts)}</td>
                       <td>{percent(r.usableShare)}</td>
                     </tr>
                   );
