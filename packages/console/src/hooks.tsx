@@ -1,6 +1,7 @@
 /** Data hooks: a polled request, and the KPI stream shared by the views that show live numbers. */
 import { createContext, type ReactNode, useContext, useEffect, useRef, useState } from "react";
 import { ApiFailure } from "./api.ts";
+import { type KpiFrame, type TotalsPoint, totalsOf } from "./model/kpi.ts";
 import { useSession } from "./session.tsx";
 
 export interface Loaded<T> {
@@ -55,28 +56,6 @@ export function usePoll<T>(path: string | null, everyMs = 0): Loaded<T> {
   };
 }
 
-/** A KPI row as the API gives it. */
-export interface KpiRow {
-  key: string;
-  gpus: number;
-  tokens: number;
-  energyJoules: number;
-  tokensPerJoule: number;
-  tokensPerSecond: number;
-  gpuSeconds: number;
-  usableGpuSeconds: number;
-  usableShare: number;
-  meanPowerWatts: number;
-  pduEnergyJoules?: number;
-}
-
-export interface KpiFrame {
-  by: string;
-  startMs: number;
-  endMs: number;
-  rows: KpiRow[];
-}
-
 /** The live KPI frames: by rack and by job, over the last minute, every two seconds. */
 export interface Live {
   racks: KpiFrame | undefined;
@@ -85,41 +64,8 @@ export interface Live {
   history: TotalsPoint[];
 }
 
-export interface TotalsPoint {
-  atMs: number;
-  tokensPerSecond: number;
-  tokensPerJoule: number;
-  powerWatts: number;
-  usableShare: number;
-}
-
 const LiveContext = createContext<Live>({ racks: undefined, jobs: undefined, history: [] });
 const HISTORY_POINTS = 300;
-
-/** The totals of a frame of rack rows. */
-export function totalsOf(frame: KpiFrame): TotalsPoint {
-  let tokensPerSecond = 0;
-  let energy = 0;
-  let tokens = 0;
-  let power = 0;
-  let gpuSeconds = 0;
-  let usable = 0;
-  for (const r of frame.rows) {
-    tokensPerSecond += r.tokensPerSecond;
-    energy += r.energyJoules;
-    tokens += r.tokens;
-    power += r.meanPowerWatts;
-    gpuSeconds += r.gpuSeconds;
-    usable += r.usableGpuSeconds;
-  }
-  return {
-    atMs: frame.endMs,
-    tokensPerSecond,
-    tokensPerJoule: energy > 0 ? tokens / energy : 0,
-    powerWatts: power,
-    usableShare: gpuSeconds > 0 ? usable / gpuSeconds : 0,
-  };
-}
 
 /**
  * Streams KPIs by rack and by job (`/v1/kpi/stream`) for everything under it; one pair of streams

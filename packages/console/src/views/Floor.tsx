@@ -5,9 +5,10 @@
  */
 import { type MouseEvent, memo, useMemo } from "react";
 import { Empty, Failed, Loading } from "../components/State.tsx";
-import { type Entity, type RackValues, useFloor } from "../floor-data.tsx";
+import { useFloor } from "../floor-data.tsx";
 import { si } from "../format.ts";
 import { MEASURES, type Measure, type MeasureId, measureColor, orgColor } from "../measures.ts";
+import type { Entity, RackValues } from "../model/floor.ts";
 import { navigate, segments, useLocation } from "../router.tsx";
 import { RackPanel } from "./RackPanel.tsx";
 

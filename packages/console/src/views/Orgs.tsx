@@ -1,9 +1,10 @@
 /** Provider admin: every org with its racks, tokens and energy over the last hour. */
 import { useMemo } from "react";
 import { Async, Empty } from "../components/State.tsx";
-import type { Entity, Page } from "../floor-data.tsx";
 import { si } from "../format.ts";
-import { type KpiFrame, usePoll } from "../hooks.tsx";
+import { usePoll } from "../hooks.tsx";
+import type { Entity, Page } from "../model/floor.ts";
+import type { KpiFrame } from "../model/kpi.ts";
 import { Link } from "../router.tsx";
 import { isAdmin, useSession } from "../session.tsx";
 

@@ -5,43 +5,13 @@
  */
 import { useMemo } from "react";
 import { Stat } from "../components/Stat.tsx";
-import { type StrandedLevel, useFloor } from "../floor-data.tsx";
+import { useFloor } from "../floor-data.tsx";
 import { percent, si, watts } from "../format.ts";
-import { type TotalsPoint, useLive, usePoll } from "../hooks.tsx";
+import { useLive, usePoll } from "../hooks.tsx";
+import type { StrandedLevel } from "../model/floor.ts";
+import { minutePoints, type Rollup, type TotalsPoint } from "../model/kpi.ts";
 import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
-
-interface Rollup {
-  minuteMs: number;
-  promptTokens: number;
-  generatedTokens: number;
-  trainingTokens: number;
-  energyJoules: number;
-  gpuSeconds: number;
-  usableGpuSeconds: number;
-}
-
-/** Sums the one-minute rollups of every org into one point a minute. */
-export function minutePoints(rows: Rollup[]): TotalsPoint[] {
-  const by = new Map<number, { tokens: number; energy: number; gpu: number; usable: number }>();
-  for (const r of rows) {
-    const m = by.get(r.minuteMs) ?? { tokens: 0, energy: 0, gpu: 0, usable: 0 };
-    m.tokens += r.promptTokens + r.generatedTokens + r.trainingTokens;
-    m.energy += r.energyJoules;
-    m.gpu += r.gpuSeconds;
-    m.usable += r.usableGpuSeconds;
-    by.set(r.minuteMs, m);
-  }
-  return [...by.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([minuteMs, m]) => ({
-      atMs: minuteMs + 60_000,
-      tokensPerSecond: m.tokens / 60,
-      tokensPerJoule: m.energy > 0 ? m.tokens / m.energy : 0,
-      powerWatts: m.energy / 60,
-      usableShare: m.gpu > 0 ? m.usable / m.gpu : 0,
-    }));
-}
 
 export function Overview() {
   const { principal } = useSession();

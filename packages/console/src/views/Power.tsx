@@ -6,59 +6,21 @@
 import { type FormEvent, useMemo, useState } from "react";
 import type { ApiFailure } from "../api.ts";
 import { Async, Empty, Failed } from "../components/State.tsx";
-import type { StrandedLevel } from "../floor-data.tsx";
 import { clock, percent, si, watts } from "../format.ts";
 import { usePoll } from "../hooks.tsx";
+import type { StrandedLevel } from "../model/floor.ts";
+import {
+  type Action,
+  depthOrder,
+  describeTarget,
+  type Explanation,
+  groupActions,
+  type PowerTree,
+  type TargetInput,
+  type TargetStatus,
+} from "../model/power.ts";
 import { Link, segments } from "../router.tsx";
 import { isAdmin, useSession } from "../session.tsx";
-
-export interface PowerLevel {
-  id: string;
-  name: string;
-  parent: string | null;
-  limitWatts: number;
-  /** The GPU budget the allocator gave the level, and what its GPUs' caps add up to. */
-  gpuWatts: number;
-  allocatedWatts: number;
-  drawWatts: number | null;
-  headroomWatts: number | null;
-  utilization: number | null;
-  binds: boolean;
-  marginalTokensPerJoule: number;
-  gpuCount: number;
-  band: string | null;
-}
-
-interface PowerTree {
-  atMs: number;
-  targetWatts: number | null;
-  peakWatts: number;
-  levels: PowerLevel[];
-}
-
-interface Action {
-  atMs: number;
-  kind: "safety" | "allocation" | "enforcement";
-  text: string;
-  gpu?: string;
-  fromWatts?: number;
-  capWatts?: number;
-  rule?: string;
-  level?: string;
-}
-
-type TargetInput = { watts: number } | { fraction: number };
-
-interface TargetStatus {
-  watts?: number;
-  source: string | null;
-  eventId?: string;
-  peakWatts: number;
-  operator: TargetInput | null;
-  schedule: { atMs: number; target: TargetInput }[];
-  events: { id: string; startMs: number; endMs: number; target: TargetInput; reason: string }[];
-  bms: { url: string; loadTargetWatts?: number; facilityPowerWatts?: number; error?: string } | null;
-}
 
 export function Power({ path }: { path: string }) {
   const [what, id] = segments(path, "/power");
@@ -124,25 +86,6 @@ function Budget({ tree, error }: { tree: PowerTree | undefined; error: ApiFailur
       </Async>
     </section>
   );
-}
-
-/** Levels parent first, children after, with their depth. */
-export function depthOrder(levels: PowerLevel[]): { level: PowerLevel; depth: number }[] {
-  const children = new Map<string | null, PowerLevel[]>();
-  const ids = new Set(levels.map((l) => l.id));
-  for (const l of levels) {
-    const p = l.parent && ids.has(l.parent) ? l.parent : null;
-    children.set(p, [...(children.get(p) ?? []), l]);
-  }
-  const out: { level: PowerLevel; depth: number }[] = [];
-  const walk = (parent: string | null, depth: number) => {
-    for (const l of children.get(parent) ?? []) {
-      out.push({ level: l, depth });
-      walk(l.id, depth + 1);
-    }
-  };
-  walk(null, 0);
-  return out;
 }
 
 function Bar({ value, limit }: { value: number | null; limit: number }) {
@@ -256,31 +199,6 @@ function Target() {
   );
 }
 
-/** A target as operators give it, in words. */
-export function describeTarget(t: TargetInput | null): string {
-  if (t === null) return "none";
-  return "watts" in t ? watts(t.watts) : `${percent(t.fraction, 0)} of peak`;
-}
-
-/** Entries of one decision that did the same to many GPUs, shown as one line. */
-interface ActionGroup {
-  key: string;
-  first: Action;
-  gpus: string[];
-}
-
-/** Groups consecutive entries with the same time, kind, rule, level and caps; newest group first. */
-export function groupActions(list: Action[]): ActionGroup[] {
-  const groups: ActionGroup[] = [];
-  for (const a of list) {
-    const sig = `${a.atMs}|${a.kind}|${a.rule ?? ""}|${a.level ?? ""}|${a.fromWatts ?? ""}|${a.capWatts ?? ""}`;
-    const last = groups.at(-1);
-    if (last?.key.startsWith(`${sig}#`) && a.gpu) last.gpus.push(a.gpu);
-    else groups.push({ key: `${sig}#${groups.length}`, first: a, gpus: a.gpu ? [a.gpu] : [] });
-  }
-  return groups.reverse();
-}
-
 function Actions() {
   const actions = usePoll<{ actions: Action[] }>("/v1/power/actions?limit=2000", 2000);
   const groups = useMemo(() => groupActions(actions.data?.actions ?? []).slice(0, 60), [actions.data]);
@@ -337,20 +255,6 @@ function Actions() {
       </Async>
     </section>
   );
-}
-
-interface Explanation {
-  gpu: string;
-  capWatts: number;
-  allocatedWatts: number;
-  minWatts: number;
-  maxWatts: number;
-  job: string | null;
-  priority: number | null;
-  profile: { name: string; capWatts: number; source: string; reason: string } | null;
-  binding: { kind: string; level?: string; name?: string };
-  marginalTokensPerJoule: number;
-  text: string;
 }
 
 function CapExplanation({ gpu }: { gpu: string }) {

@@ -5,9 +5,9 @@
  */
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Async, Empty } from "../components/State.tsx";
-import type { Entity, Page, RackValues } from "../floor-data.tsx";
 import { si, watts } from "../format.ts";
 import { usePoll } from "../hooks.tsx";
+import type { Entity, Page, RackValues } from "../model/floor.ts";
 import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
 

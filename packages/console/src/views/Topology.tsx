@@ -7,8 +7,8 @@ import { useEffect, useState } from "react";
 import type { Api, ApiFailure } from "../api.ts";
 import { Graph, type GraphData } from "../components/Graph.tsx";
 import { Empty, Failed, Loading } from "../components/State.tsx";
-import type { Entity, Page } from "../floor-data.tsx";
 import { usePoll } from "../hooks.tsx";
+import type { Entity, Page } from "../model/floor.ts";
 import { navigate, segments } from "../router.tsx";
 import { useSession } from "../session.tsx";
 

@@ -1,0 +1,228 @@
+/** The console's pure parts: number formats, colors, the floor's layout and values, KPI totals, power answers. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { percent, si, watts } from "../src/format.ts";
+import { measureColor, orgColor, ramp } from "../src/measures.ts";
+import { type Entity, layoutOf, rackValuesOf } from "../src/model/floor.ts";
+import { type KpiRow, minutePoints, totalsOf } from "../src/model/kpi.ts";
+import {
+  type Action,
+  depthOrder,
+  describeTarget,
+  groupActions,
+  type PowerLevel,
+} from "../src/model/power.ts";
+
+const entity = (id: string, parent: string | null, org: string | null = null): Entity => ({
+  id,
+  kind: id.split(":")[0]!,
+  name: id.split(":")[1]!,
+  type: null,
+  parent,
+  org,
+  limitWatts: null,
+  ordinal: null,
+});
+
+const kpi = (key: string, over: Partial<KpiRow> = {}): KpiRow => ({
+  key,
+  gpus: 8,
+  tokens: 1000,
+  energyJoules: 500,
+  tokensPerJoule: 2,
+  tokensPerSecond: 100,
+  gpuSeconds: 480,
+  usableGpuSeconds: 480,
+  usableShare: 1,
+  meanPowerWatts: 5000,
+  ...over,
+});
+
+describe("formats", () => {
+  const cases: [string, string, string][] = [
+    ["1234567 W", watts(1_234_567), "1.23 MW"],
+    ["41234 W", watts(41_234), "41.2 kW"],
+    ["700 W", watts(700), "700 W"],
+    ["unknown", watts(undefined), "–"],
+    ["NaN", si(Number.NaN), "–"],
+    ["small", si(0.00147), "0.0015"],
+    ["zero", si(0), "0"],
+    ["share", percent(0.573), "57.3 %"],
+  ];
+  for (const [what, got, want] of cases) it(what, () => assert.equal(got, want));
+});
+
+describe("colors", () => {
+  it("runs the ramp from blue to red and clamps", () => {
+    assert.equal(ramp(0), "rgb(49,104,142)");
+    assert.equal(ramp(1), "rgb(215,48,39)");
+    assert.equal(ramp(-3), ramp(0));
+    assert.equal(ramp(7), ramp(1));
+  });
+  it("turns the ramp round where a low value is the worry, and greys what is unknown", () => {
+    assert.equal(measureColor(10, 0, 10, true), ramp(1));
+    assert.equal(measureColor(10, 0, 10, false), ramp(0));
+    assert.equal(measureColor(undefined, 0, 10, true), "var(--unknown)");
+    assert.equal(measureColor(5, 5, 5, true), ramp(0.5));
+  });
+  it("gives each org its own color and shared racks grey", () => {
+    assert.notEqual(orgColor("acme", ["acme", "globex"]), orgColor("globex", ["acme", "globex"]));
+    assert.equal(orgColor(null, ["acme"]), "#7f7f7f");
+  });
+});
+
+describe("the floor", () => {
+  it("puts racks in their rows and rows in their halls, leaving out empty ones", () => {
+    const layout = layoutOf(
+      [entity("hall:h1", "site:s"), entity("hall:h2", "site:s")],
+      [entity("row:h1/a", "hall:h1"), entity("row:h1/b", "hall:h1"), entity("row:h2/c", "hall:h2")],
+      [entity("rack:r1", "row:h1/a", "acme"), entity("rack:r2", "row:h1/a"), entity("rack:r3", "row:h1/b")],
+    );
+    assert.equal(layout.rackCount, 3);
+    assert.deepEqual(
+      layout.halls.map((h) => [h.name, h.rows.map((r) => [r.name, r.racks.map((k) => k.name)])]),
+      [
+        [
+          "h1",
+          [
+            ["a", ["r1", "r2"]],
+            ["b", ["r3"]],
+          ],
+        ],
+      ],
+    );
+  });
+
+  it("adds a rack's PDU draws, takes its tightest PDU's headroom, and its tokens per joule", () => {
+    const parents = new Map([
+      ["power:r1-a", "rack:r1"],
+      ["power:r1-b", "rack:r1"],
+      ["power:fpdu", "site:s"],
+    ]);
+    const values = rackValuesOf(
+      [
+        { id: "power:r1-a", type: "rackPdu", limitWatts: 10_000, drawWatts: 6000, strandedWatts: 4000 },
+        { id: "power:r1-b", type: "rackPdu", limitWatts: 10_000, drawWatts: 9000, strandedWatts: 1000 },
+        { id: "power:fpdu", type: "floorPdu", limitWatts: 100_000, drawWatts: 50_000, strandedWatts: 50_000 },
+      ],
+      parents,
+      { by: "rack", startMs: 0, endMs: 60_000, rows: [kpi("r1", { tokensPerJoule: 3 }), kpi("r2")] },
+      new Map([["rack:r1", 71]]),
+    );
+    assert.deepEqual(values.get("rack:r1"), {
+      power: 15_000,
+      headroom: 1000,
+      tokensPerWatt: 3,
+      tokensPerSecond: 100,
+      temperature: 71,
+    });
+    // Without PDU readings, the GPUs' mean power stands in.
+    assert.equal(values.get("rack:r2")?.power, 5000);
+    assert.equal(values.has("site:s"), false);
+  });
+});
+
+describe("KPI totals", () => {
+  it("adds a frame's racks, weighting tokens per joule and usable share by energy and GPU time", () => {
+    const t = totalsOf({
+      by: "rack",
+      startMs: 0,
+      endMs: 60_000,
+      rows: [kpi("a"), kpi("b", { tokens: 3000, energyJoules: 500, gpuSeconds: 480, usableGpuSeconds: 240 })],
+    });
+    assert.deepEqual(t, {
+      atMs: 60_000,
+      tokensPerSecond: 200,
+      tokensPerJoule: 4,
+      powerWatts: 10_000,
+      usableShare: 0.75,
+    });
+  });
+
+  it("sums the orgs' minute rollups into one point a minute, in order", () => {
+    const row = (minuteMs: number, tokens: number) => ({
+      minuteMs,
+      promptTokens: tokens,
+      generatedTokens: 0,
+      trainingTokens: 0,
+      energyJoules: 6000,
+      gpuSeconds: 60,
+      usableGpuSeconds: 60,
+    });
+    const points = minutePoints([row(120_000, 60), row(60_000, 600), row(60_000, 600)]);
+    assert.deepEqual(
+      points.map((p) => [p.atMs, p.tokensPerSecond, p.powerWatts]),
+      [
+        [120_000, 20, 200],
+        [180_000, 1, 100],
+      ],
+    );
+  });
+});
+
+describe("power answers", () => {
+  const level = (id: string, parent: string | null): PowerLevel => ({
+    id,
+    name: id,
+    parent,
+    limitWatts: 1,
+    gpuWatts: 1,
+    allocatedWatts: 1,
+    drawWatts: null,
+    headroomWatts: null,
+    utilization: null,
+    binds: false,
+    marginalTokensPerJoule: 0,
+    gpuCount: 1,
+    band: null,
+  });
+
+  it("orders the budget tree parent first, and treats a level whose parent is hidden as a root", () => {
+    const order = depthOrder([
+      level("r1", "site"),
+      level("site", null),
+      level("g1", "r1"),
+      level("r9", "hidden"),
+    ]);
+    assert.deepEqual(
+      order.map((o) => [o.level.id, o.depth]),
+      [
+        ["site", 0],
+        ["r1", 1],
+        ["g1", 2],
+        ["r9", 0],
+      ],
+    );
+  });
+
+  it("groups one decision's entries for many GPUs, newest first", () => {
+    const a = (gpu: string | undefined, atMs: number, capWatts?: number): Action => ({
+      atMs,
+      kind: gpu ? "safety" : "allocation",
+      text: gpu ? `${gpu} set to ${capWatts} W` : "caps reallocated",
+      ...(gpu ? { gpu, fromWatts: 700, capWatts, rule: "hold" } : {}),
+    });
+    const groups = groupActions([
+      a(undefined, 1),
+      a("g1", 2, 200),
+      a("g2", 2, 200),
+      a("g3", 2, 300),
+      a("g4", 3, 200),
+    ]);
+    assert.deepEqual(
+      groups.map((g) => [g.first.atMs, g.gpus]),
+      [
+        [3, ["g4"]],
+        [2, ["g3"]],
+        [2, ["g1", "g2"]],
+        [1, []],
+      ],
+    );
+  });
+
+  it("says a target in words", () => {
+    assert.equal(describeTarget({ fraction: 0.6 }), "60 % of peak");
+    assert.equal(describeTarget({ watts: 80_640 }), "80.6 kW");
+    assert.equal(describeTarget(null), "none");
+  });
+});
