@@ -101,7 +101,14 @@ function syntheticApi(dist: string) {
     res.writeHead(status, {
       "content-type": status >= 400 ? "application/problem+json" : "application/json",
     });
-    res.end(JSON.stringify(body));
+    res.end(typeof body === "string" ? body : JSON.stringify(body));
+  };
+  // The factory does not change: its lists are written once, as a server caching them would.
+  const lists = {
+    halls: JSON.stringify(page(f.halls)),
+    rows: JSON.stringify(page(f.rows)),
+    racks: JSON.stringify(page(f.racks)),
+    power: JSON.stringify(page(f.power)),
   };
   const streams = new Set<ServerResponse>();
   const timer = setInterval(() => {
@@ -118,10 +125,10 @@ function syntheticApi(dist: string) {
     const p = url.pathname;
     if (p === "/v1/whoami")
       return json(res, 200, { userId: 1, name: "bench", role: "provider-admin", org: null });
-    if (p === "/v1/topology/halls") return json(res, 200, page(f.halls));
-    if (p === "/v1/topology/rows") return json(res, 200, page(f.rows));
-    if (p === "/v1/topology/racks") return json(res, 200, page(f.racks));
-    if (p === "/v1/topology/power") return json(res, 200, page(f.power));
+    if (p === "/v1/topology/halls") return json(res, 200, lists.halls);
+    if (p === "/v1/topology/rows") return json(res, 200, lists.rows);
+    if (p === "/v1/topology/racks") return json(res, 200, lists.racks);
+    if (p === "/v1/topology/power") return json(res, 200, lists.power);
     if (p === "/v1/kpi/stranded") return json(res, 200, stranded());
     if (p === "/v1/kpi/stream") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store" });
