@@ -75,8 +75,9 @@ describe("the console", { timeout: 180_000 }, () => {
       "rack:r03",
       "rack:r04",
     ]);
-    // Keyboard: the rack tiles are links reached by Tab and opened by Enter.
-    await page.locator('a.rack[data-rack="rack:r02"]').focus();
+    // Keyboard: the rack tiles are links; arrow keys move between them, Enter opens one.
+    await page.locator('a.rack[data-rack="rack:r01"]').focus();
+    await page.keyboard.press("ArrowRight");
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Rack r02" }).waitFor();
     assert.match(page.url(), /\/floor\/rack\/rack%3Ar02$/);

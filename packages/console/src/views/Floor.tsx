@@ -3,7 +3,7 @@
  * opens its nodes and GPUs (/floor/rack/ID), a GPU link opens its rack with the GPU marked
  * (/floor/gpu/ID). The measure is in the URL (?by=), so a link shows what its sender saw.
  */
-import { type MouseEvent, memo, useMemo } from "react";
+import { type KeyboardEvent, type MouseEvent, memo, useMemo } from "react";
 import { Empty, Failed, Loading } from "../components/State.tsx";
 import { useFloor } from "../floor-data.tsx";
 import { si } from "../format.ts";
@@ -67,8 +67,8 @@ export function Floor({ path }: { path: string }) {
           {layout && layout.rackCount === 0 && <Empty>No racks you may see on this factory.</Empty>}
           {layout && (
             // One click handler for every tile: a thousand racks need not carry a thousand handlers.
-            // biome-ignore lint/a11y/useKeyWithClickEvents lint/a11y/noStaticElementInteractions: the tiles are links; Enter on a link is a click
-            <div className="plan" onClick={openTile}>
+            // biome-ignore lint/a11y/noStaticElementInteractions: the tiles are links; this only delegates their clicks and arrow keys
+            <div className="plan" onClick={openTile} onKeyDown={moveFocus}>
               {layout.halls.map((hall) => (
                 <section key={hall.id} className="hall" aria-label={`Hall ${hall.name}`}>
                   <h2>{hall.name}</h2>
@@ -132,6 +132,36 @@ function openTile(e: MouseEvent<HTMLDivElement>): void {
   if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   e.preventDefault();
   navigate(a.getAttribute("href") ?? "/floor");
+}
+
+/**
+ * Arrow keys move between racks: left and right along a row, up and down to the rack at the same
+ * place in the row above or below (Home and End: the row's ends).
+ */
+function moveFocus(e: KeyboardEvent<HTMLDivElement>): void {
+  const here = (e.target as HTMLElement).closest("a.rack");
+  if (!here) return;
+  const rowOf = (a: Element) => [...(a.closest("ul.racks")?.querySelectorAll("a.rack") ?? [])];
+  const rows = [...e.currentTarget.querySelectorAll("ul.racks")];
+  const row = rowOf(here);
+  const at = row.indexOf(here);
+  const r = rows.indexOf(here.closest("ul.racks")!);
+  const other = (dr: number) => {
+    const list = rows[r + dr] ? [...rows[r + dr]!.querySelectorAll("a.rack")] : [];
+    return list[Math.min(at, list.length - 1)];
+  };
+  const next: Record<string, Element | undefined> = {
+    ArrowRight: row[at + 1],
+    ArrowLeft: row[at - 1],
+    ArrowDown: other(1),
+    ArrowUp: other(-1),
+    Home: row[0],
+    End: row.at(-1),
+  };
+  const to = next[e.key];
+  if (!(to instanceof HTMLElement)) return;
+  e.preventDefault();
+  to.focus();
 }
 
 export function measureOf(v: RackValues | undefined, m: MeasureId): number | undefined {

@@ -3,7 +3,7 @@
  * schedule (a provider admin can lower or raise it), the safety loop's actions, and why a GPU
  * has its cap (/power/gpu/ID). Without the power service, the metered levels alone.
  */
-import { type FormEvent, useMemo, useState } from "react";
+import { type FormEvent, useEffect, useMemo, useState } from "react";
 import type { ApiFailure } from "../api.ts";
 import { Async, Empty, Failed } from "../components/State.tsx";
 import { clock, percent, si, watts } from "../format.ts";
@@ -107,6 +107,13 @@ function Target() {
   const { api, principal } = useSession();
   const target = usePoll<TargetStatus>(isAdmin(principal) ? "/v1/power/target" : null, 5000);
   const [percentText, setPercentText] = useState("90");
+  // The field starts at the operator's target in force, once it is known.
+  const operator = target.data?.operator;
+  const operatorPercent =
+    operator && "fraction" in operator ? String(Math.round(operator.fraction * 100)) : undefined;
+  useEffect(() => {
+    if (operatorPercent) setPercentText(operatorPercent);
+  }, [operatorPercent]);
   const [message, setMessage] = useState<string>();
   if (!isAdmin(principal))
     return (
