@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import type { Entity, EntityKind, FactoryGraph } from "@flightdeck/model";
 import { openStore, type Store, withTestDatabases } from "@flightdeck/store";
 import type { FastifyInstance } from "fastify";
-import { createServer, FactoryState, Telemetry } from "../src/index.ts";
+import { createServer, FactoryState, PowerService, Telemetry } from "../src/index.ts";
 
 // Fails the whole file, rather than skipping, when PostgreSQL is unreachable.
 const databases = await withTestDatabases();
@@ -44,7 +44,7 @@ interface Answer {
   headers: Record<string, string | string[] | number | undefined>;
 }
 
-type Method = "GET" | "POST" | "DELETE" | "HEAD";
+type Method = "GET" | "POST" | "PUT" | "DELETE" | "HEAD";
 
 async function http(
   app: FastifyInstance,
@@ -124,7 +124,15 @@ const ROUTES = await (async () => {
 })();
 
 /** Routes that answer without a token. */
-const PUBLIC_ROUTES = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json"];
+const PUBLIC_ROUTES = [
+  "GET /healthz",
+  "GET /readyz",
+  "GET /metrics",
+  "GET /openapi.json",
+  "POST /extender/bind",
+  "POST /extender/filter",
+  "POST /extender/prioritize",
+];
 /** Routes that OpenAPI leaves out on purpose. */
 const HIDDEN_ROUTES = ["GET /metrics", "GET /openapi.json"];
 
@@ -147,6 +155,7 @@ interface Ctx {
   store: Store;
   state: FactoryState;
   telemetry: Telemetry;
+  power: PowerService;
   tokens: Record<Who, string>;
   users: Record<Who, number>;
   tokenIds: Record<Who, number>;
@@ -377,7 +386,108 @@ function seedSeries(ctx: Ctx): void {
   }
 }
 
+/** A globex user asks a power route: a 403 for what is site-wide, else an answer without acme. */
+async function powerAsk(
+  ctx: Ctx,
+  who: Globex,
+  method: Method,
+  url: string,
+  payload?: unknown,
+  siteWide = false,
+): Promise<void> {
+  const res = await http(ctx.app, ctx.tokens[who], method, url, payload);
+  if (siteWide) assertProblem(res, 403, "forbidden");
+  else
+    assert.ok([200, 201, 204, 403, 404].includes(res.status), `${method} ${url}: ${res.status} ${res.text}`);
+  assertNoAcme(res.text, `${method} ${url}`);
+}
+
+const POWER_WALK: Record<string, Walk> = {
+  "GET /v1/power/tree": (ctx, who) => powerAsk(ctx, who, "GET", "/v1/power/tree"),
+  "GET /v1/power/target": (ctx, who) => powerAsk(ctx, who, "GET", "/v1/power/target", undefined, true),
+  "PUT /v1/power/target": (ctx, who) =>
+    powerAsk(ctx, who, "PUT", "/v1/power/target", { target: { fraction: 0.5 } }, true),
+  "PUT /v1/power/target/schedule": (ctx, who) =>
+    powerAsk(ctx, who, "PUT", "/v1/power/target/schedule", { steps: [] }, true),
+  "POST /v1/power/target/events": (ctx, who) =>
+    powerAsk(
+      ctx,
+      who,
+      "POST",
+      "/v1/power/target/events",
+      { id: "dr", startMs: Date.now() + 1000, endMs: Date.now() + 60_000, target: { fraction: 0.9 } },
+      true,
+    ),
+  "DELETE /v1/power/target/events/:id": (ctx, who) =>
+    powerAsk(ctx, who, "DELETE", "/v1/power/target/events/dr", undefined, true),
+  "GET /v1/power/actions": (ctx, who) => powerAsk(ctx, who, "GET", "/v1/power/actions"),
+  "GET /v1/power/jobs": (ctx, who) => powerAsk(ctx, who, "GET", "/v1/power/jobs"),
+  "GET /v1/power/gpus/:id": async (ctx, who) => {
+    // Another org's GPU is not found, exactly like a GPU that does not exist.
+    const res = await http(ctx.app, ctx.tokens[who], "GET", "/v1/power/gpus/r01-dgx1%2F0");
+    assertProblem(res, 404, "not-found");
+    const own = await http(ctx.app, ctx.tokens[who], "GET", "/v1/power/gpus/r03-dgx1%2F0");
+    assert.equal(own.status, 200, own.text);
+    assertNoAcme(own.text, "own GPU");
+  },
+  "PUT /v1/power/policy": (ctx, who) =>
+    powerAsk(ctx, who, "PUT", "/v1/power/policy", { rules: [], default: "max-p" }, true),
+  "POST /v1/placements": async (ctx, who) => {
+    const res = await http(ctx.app, ctx.tokens[who], "POST", "/v1/placements?dryRun=true", {
+      id: "x",
+      org: "acme",
+      gpus: 8,
+    });
+    assertProblem(res, 403, "forbidden");
+    await powerAsk(ctx, who, "POST", "/v1/placements?dryRun=true", { id: "y", org: "globex", gpus: 8 });
+  },
+  "GET /v1/placements": (ctx, who) => powerAsk(ctx, who, "GET", "/v1/placements"),
+  "DELETE /v1/placements/:id": async (ctx, who) => {
+    const res = await http(ctx.app, ctx.tokens[who], "DELETE", "/v1/placements/acme-job");
+    assertProblem(res, 404, "not-found");
+  },
+  "POST /v1/reservations": async (ctx, who) => {
+    const res = await http(ctx.app, ctx.tokens[who], "POST", "/v1/reservations", {
+      id: "r",
+      org: "acme",
+      gpus: 8,
+      startMs: Date.now() + 60_000,
+      endMs: Date.now() + 120_000,
+    });
+    assertProblem(res, 403, "forbidden");
+  },
+  "POST /extender/filter": async (ctx, who) => {
+    // kube-scheduler names the nodes; the answer is about those only.
+    const res = await http(ctx.app, ctx.tokens[who], "POST", "/extender/filter", {
+      Pod: { metadata: { name: "p", namespace: "globex" }, spec: { containers: [] } },
+      NodeNames: ["r03-dgx1"],
+    });
+    assertNoAcme(res.text, "extender filter");
+  },
+  "POST /extender/prioritize": async (ctx, who) => {
+    const res = await http(ctx.app, ctx.tokens[who], "POST", "/extender/prioritize", {
+      Pod: { metadata: { name: "p", namespace: "globex" }, spec: { containers: [] } },
+      NodeNames: ["r03-dgx1"],
+    });
+    assertNoAcme(res.text, "extender prioritize");
+  },
+  "POST /extender/bind": async (ctx, who) => {
+    const res = await http(ctx.app, ctx.tokens[who], "POST", "/extender/bind", {
+      PodName: "p",
+      PodNamespace: "globex",
+      PodUID: "u",
+      Node: "r03-dgx1",
+    });
+    assertNoAcme(res.text, "extender bind");
+  },
+  "DELETE /v1/reservations/:id": async (ctx, who) => {
+    const res = await http(ctx.app, ctx.tokens[who], "DELETE", "/v1/reservations/acme-res");
+    assertProblem(res, 404, "not-found");
+  },
+};
+
 const WALK: Record<string, Walk> = {
+  ...POWER_WALK,
   "GET /v1/kpi": async (ctx, who) => {
     seedSeries(ctx);
     for (const by of ["rack", "org", "gpu", "node", "row", "job", "model", "hall", "site"]) {
@@ -752,7 +862,14 @@ for (const target of databases) {
       // Telemetry that reads nothing: the walk puts series in its store by hand.
       ctx.telemetry = new Telemetry(ctx.state, { collect: false });
       await ctx.telemetry.start();
-      ctx.app = await createServer({ store: ctx.store, state: ctx.state, telemetry: ctx.telemetry });
+      ctx.power = new PowerService(ctx.state, { telemetry: ctx.telemetry, store: ctx.store, manual: true });
+      await ctx.power.start();
+      ctx.app = await createServer({
+        store: ctx.store,
+        state: ctx.state,
+        telemetry: ctx.telemetry,
+        power: ctx.power,
+      });
       const admin = await ctx.store.createUser({
         name: "root",
         org: null,
@@ -770,6 +887,7 @@ for (const target of databases) {
     });
 
     after(async () => {
+      await ctx.power?.stop();
       await ctx.telemetry?.stop();
       await ctx.app?.close();
       await ctx.store?.close();
@@ -1141,7 +1259,9 @@ for (const target of databases) {
         for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
           for (const method of Object.keys(ops)) {
             if (method === "head" || method === "parameters") continue;
-            documented.push(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`);
+            documented.push(
+              `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1").replace("{*}", "*")}`,
+            );
           }
         }
         assert.deepEqual(

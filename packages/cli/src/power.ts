@@ -92,7 +92,7 @@ export function parseTarget(value: string): { watts: number } | { fraction: numb
 /** The running jobs with their profile and cap; with a GPU, why it has its cap. */
 export async function powerProfileCommand(opts: Out, gpu: string | undefined): Promise<void> {
   if (gpu) {
-    const res = await call(opts, "GET", `v1/power/gpus/${gpu.replace(/^gpu:/, "")}`);
+    const res = await call(opts, "GET", `v1/power/gpus/${encodeURIComponent(gpu.replace(/^gpu:/, ""))}`);
     console.log(opts.json ? JSON.stringify(res, null, 2) : String(res.text));
     return;
   }

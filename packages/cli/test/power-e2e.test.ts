@@ -127,7 +127,9 @@ describe("the power service on the twin", () => {
     assert.ok(floorWatts() < unconstrained * 0.8, "the twin's draw came down");
     // The twin's BMC holds the cap the service decided for a GPU.
     const gpu = "gpu:r02-dgx1/0";
-    const explained = (await api<{ capWatts: number; text: string }>("GET", `/v1/power/gpus/${gpu}`)).json;
+    const explained = (
+      await api<{ capWatts: number; text: string }>("GET", `/v1/power/gpus/${encodeURIComponent(gpu)}`)
+    ).json;
     const env = (await (
       await fetch(
         `${sim.url}/bmc/r02-dgx1/redfish/v1/Systems/HGX_Baseboard_0/Processors/GPU_SXM_0/EnvironmentMetrics`,

@@ -302,13 +302,13 @@ export function powerRoutes(
   );
 
   r.get(
-    "/v1/power/gpus/*",
+    "/v1/power/gpus/:id",
     {
       schema: {
         tags,
         summary: "Why a GPU has its cap: the cap, what binds it, its marginal value, the policy behind it",
         params: Type.Object({
-          "*": Type.String({ description: "A GPU id, `gpu:r01-dgx1/0` or `r01-dgx1/0`" }),
+          id: Type.String({ description: "A GPU id, URL-encoded: `gpu%3ANODE%2F0` or `NODE%2F0`" }),
         }),
         response: { 200: Type.Unknown(), ...authErrors, 404: Type.Ref("Problem"), 503: Type.Ref("Problem") },
       },
@@ -316,7 +316,7 @@ export function powerRoutes(
     async (request) => {
       const p = need();
       const principal = principalOf(request);
-      const raw = decodeURIComponent(request.params["*"]);
+      const raw = request.params.id;
       const id = raw.startsWith("gpu:") ? raw : `gpu:${raw}`;
       const g = graphOf().get(id);
       const explained = g && canSeeOrg(principal, graphOf().orgOf(g.index)) ? p.explainGpu(id) : undefined;
