@@ -43,9 +43,10 @@ export function App() {
       });
   }, []);
 
-  const logout = useCallback(() => {
+  const logout = useCallback((reason?: string) => {
     storeToken(null);
     setAuth(undefined);
+    setStartError(reason);
     navigate("/login");
   }, []);
 

@@ -22,6 +22,14 @@ export class ApiFailure extends Error {
 /** Reports each request's outcome, so that the shell can show a banner while the API is down. */
 export type ReachabilityListener = (reachable: boolean) => void;
 
+/** What the client tells its owner besides the answers. */
+export interface ApiListeners {
+  /** Whether the API answered at all. */
+  reachability?: ReachabilityListener;
+  /** The token was refused (401): revoked or expired since login. */
+  unauthorized?: (detail: string) => void;
+}
+
 /** The API as the console uses it. */
 export interface Api {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
@@ -38,7 +46,8 @@ export interface Api {
   ): Promise<void>;
 }
 
-export function createApi(token: string, onReachability: ReachabilityListener = () => {}): Api {
+export function createApi(token: string, listeners: ApiListeners = {}): Api {
+  const onReachability = listeners.reachability ?? (() => {});
   const headers = { authorization: `Bearer ${token}`, accept: "application/json" };
   const request = async (method: string, path: string, body?: unknown, signal?: AbortSignal) => {
     let res: Response;
@@ -56,7 +65,11 @@ export function createApi(token: string, onReachability: ReachabilityListener = 
     }
     // A proxy's 502/504 means the API behind it is gone.
     onReachability(res.status !== 502 && res.status !== 504);
-    if (!res.ok) throw await failureOf(res);
+    if (!res.ok) {
+      const failure = await failureOf(res);
+      if (failure.status === 401) listeners.unauthorized?.(failure.message);
+      throw failure;
+    }
     if (res.status === 204) return undefined;
     return res.json();
   };

@@ -47,14 +47,23 @@ export async function login(token: string): Promise<Principal> {
 export function SessionProvider(props: {
   token: string;
   principal: Principal;
-  onLogout: () => void;
+  /** Called with the reason when the user logs out, or the API refuses the token. */
+  onLogout: (reason?: string) => void;
   children: ReactNode;
 }) {
   const [reachable, setReachable] = useState(true);
-  const api = useMemo(() => createApi(props.token, setReachable), [props.token]);
+  const { onLogout } = props;
+  const api = useMemo(
+    () =>
+      createApi(props.token, {
+        reachability: setReachable,
+        unauthorized: (detail) => onLogout(`You were logged out: ${detail}.`),
+      }),
+    [props.token, onLogout],
+  );
   const value = useMemo<Session>(
-    () => ({ api, principal: props.principal, reachable, logout: props.onLogout }),
-    [api, props.principal, reachable, props.onLogout],
+    () => ({ api, principal: props.principal, reachable, logout: () => onLogout() }),
+    [api, props.principal, reachable, onLogout],
   );
   return <SessionContext.Provider value={value}>{props.children}</SessionContext.Provider>;
 }

@@ -167,6 +167,16 @@ describe("the console", { timeout: 180_000 }, () => {
     await page.context().close();
   });
 
+  it("goes back to the login, saying why, when the token is revoked", async () => {
+    const { token, id } = await lab.tokenWithId("acme", "org-admin");
+    const page = await open("/events", token);
+    await page.getByRole("heading", { name: "Events" }).waitFor();
+    await lab.store.revokeToken(id, "test");
+    await page.getByRole("alert").filter({ hasText: "logged out" }).waitFor({ timeout: 15_000 });
+    await page.getByLabel("API token").waitFor();
+    await page.context().close();
+  });
+
   it("shows a banner when the API stops answering, and switches themes", async () => {
     const page = await open("/overview", lab.adminToken);
     await page.getByRole("heading", { name: "Overview" }).waitFor();
@@ -216,7 +226,14 @@ describe("the console", { timeout: 180_000 }, () => {
     await shot(page, "floor-capped");
     await page.getByRole("link", { name: "GPU 0" }).first().click();
     await page.getByRole("heading", { name: /Why gpu:r01-dgx1\/0 has its cap/ }).waitFor();
-    await page.locator(".lead").filter({ hasText: "capped at" }).waitFor();
+    await page
+      .locator(".lead")
+      .filter({ hasText: "capped at" })
+      .waitFor()
+      .catch(async (err) => {
+        await shot(page, "power-why-failed");
+        throw err;
+      });
     await shot(page, "power-why");
     await page.getByRole("button", { name: "Clear" }).click();
     await page.getByRole("status").filter({ hasText: "cleared" }).waitFor();

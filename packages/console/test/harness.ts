@@ -45,8 +45,9 @@ export interface Lab {
   power: PowerService;
   /** A provider admin's token. */
   adminToken: string;
-  /** Makes a user of `org` with `role` and returns its token. */
+  /** Makes a user of `org` with `role` and returns its token, and the token's id (to revoke it). */
   tokenFor(org: string, role: "org-admin" | "org-viewer"): Promise<string>;
+  tokenWithId(org: string, role: "org-admin" | "org-viewer"): Promise<{ token: string; id: number }>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +91,11 @@ export async function startLab(intervalSeconds = 2): Promise<Lab> {
   const admin = await store.createUser({ name: "root", org: null, role: "provider-admin", actor: "test" });
   const adminToken = (await store.createToken({ userId: admin.id, name: "console", actor: "test" })).token;
   let users = 0;
+  const tokenWithId = async (org: string, role: "org-admin" | "org-viewer") => {
+    const user = await store.createUser({ name: `${org}-user${++users}`, org, role, actor: "test" });
+    const made = await store.createToken({ userId: user.id, name: "console", actor: "test" });
+    return { token: made.token, id: made.record.id };
+  };
   return {
     url,
     sim,
@@ -98,10 +104,8 @@ export async function startLab(intervalSeconds = 2): Promise<Lab> {
     telemetry,
     power,
     adminToken,
-    async tokenFor(org, role) {
-      const user = await store.createUser({ name: `${org}-user${++users}`, org, role, actor: "test" });
-      return (await store.createToken({ userId: user.id, name: "console", actor: "test" })).token;
-    },
+    tokenWithId,
+    tokenFor: async (org, role) => (await tokenWithId(org, role)).token,
     async stop() {
       await power.stop();
       await telemetry.stop();
