@@ -103,7 +103,18 @@ describe("the console", { timeout: 180_000 }, () => {
     const jobs = await page.locator("table.list tbody th").allTextContents();
     for (const job of ["acme-chat", "acme-pretrain", "globex-code", "globex-finetune"])
       assert.ok(jobs.includes(job), job);
+    // Placement: the training job's 48 GPUs fill r01 and half of r02 (the twin places in order).
+    const pretrain = page
+      .getByRole("row")
+      .filter({ has: page.getByRole("rowheader", { name: "acme-pretrain" }) });
+    await pretrain.getByRole("link", { name: "r01" }).waitFor({ timeout: 30_000 });
     await shot(page, "workloads");
+    await pretrain.getByRole("link", { name: "topology" }).click();
+    await page.locator(".graph canvas").first().waitFor();
+    const jobGraph = (await page.locator(".graph").getAttribute("aria-label")) ?? "";
+    assert.match(jobGraph, /job acme-pretrain/);
+    assert.match(jobGraph, /r01-dgx1 \(8 GPUs\)/);
+    await shot(page, "topology-job");
 
     await page.getByRole("link", { name: "Topology" }).click();
     await page.locator(".graph canvas").first().waitFor();

@@ -1,10 +1,11 @@
-/** The console's pure parts: number formats, colors, the floor's layout and values, KPI totals, power answers. */
+/** The console's pure parts: formats, colors, the floor's layout and values, KPI totals, power answers, placement. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { percent, si, watts } from "../src/format.ts";
 import { measureColor, orgColor, ramp } from "../src/measures.ts";
 import { type Entity, layoutOf, rackValuesOf } from "../src/model/floor.ts";
 import { type KpiRow, minutePoints, totalsOf } from "../src/model/kpi.ts";
+import { jobKeyOf, placementsOf } from "../src/model/placement.ts";
 import {
   type Action,
   depthOrder,
@@ -224,5 +225,44 @@ describe("power answers", () => {
     assert.equal(describeTarget({ fraction: 0.6 }), "60 % of peak");
     assert.equal(describeTarget({ watts: 80_640 }), "80.6 kW");
     assert.equal(describeTarget(null), "none");
+  });
+});
+
+describe("placement", () => {
+  it("names jobs as the KPIs do: training jobs by name, inference replicas by their service", () => {
+    const cases: [string | null, string | undefined][] = [
+      ["job:acme-pretrain", "acme-pretrain"],
+      ["server:acme-chat-0", "acme-chat"],
+      ["server:globex-code-12", "globex-code"],
+      ["idle:gpu:r01-dgx1/0", undefined],
+      [null, undefined],
+    ];
+    for (const [id, key] of cases) assert.equal(jobKeyOf(id), key, String(id));
+  });
+
+  it("groups GPUs by job with their nodes and racks", () => {
+    const racks = new Map([
+      ["node:r01-dgx1", "rack:r01"],
+      ["node:r02-dgx1", "rack:r02"],
+    ]);
+    const byJob = placementsOf(
+      [
+        ["gpu:r01-dgx1/0", "job:train"],
+        ["gpu:r01-dgx1/1", "job:train"],
+        ["gpu:r02-dgx1/0", "job:train"],
+        ["gpu:r02-dgx1/1", "server:chat-1"],
+        ["gpu:r02-dgx1/2", null],
+      ],
+      racks,
+    );
+    assert.deepEqual(byJob.get("train"), {
+      gpus: ["gpu:r01-dgx1/0", "gpu:r01-dgx1/1", "gpu:r02-dgx1/0"],
+      nodes: ["node:r01-dgx1", "node:r02-dgx1"],
+      racks: [
+        { rack: "rack:r01", gpus: 2 },
+        { rack: "rack:r02", gpus: 1 },
+      ],
+    });
+    assert.deepEqual([...byJob.keys()], ["train", "chat"]);
   });
 });

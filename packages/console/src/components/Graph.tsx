@@ -10,6 +10,7 @@ export interface GraphData {
 
 const COLORS: Record<string, string> = {
   rack: "#4e79a7",
+  job: "#76b7b2",
   node: "#59a14f",
   domain: "#b07aa1",
   leaf: "#f28e2b",

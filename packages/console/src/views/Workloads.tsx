@@ -6,6 +6,8 @@ import { useMemo } from "react";
 import { Async, Empty } from "../components/State.tsx";
 import { percent, si, watts } from "../format.ts";
 import { useLive, usePoll } from "../hooks.tsx";
+import { MAX_GPUS, usePlacements } from "../placement.tsx";
+import { Link } from "../router.tsx";
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -23,6 +25,7 @@ interface PowerJob {
 
 export function Workloads() {
   const live = useLive();
+  const placements = usePlacements();
   const servers = usePoll<{ series: { labels: Record<string, string>; values: (number | string)[] }[] }>(
     "/v1/telemetry/series?selector=vllm:num_requests_running&windowSeconds=30&limit=10000",
     5000,
@@ -65,6 +68,7 @@ export function Workloads() {
                   <th scope="col">Job</th>
                   <th scope="col">Kind</th>
                   <th scope="col">GPUs</th>
+                  <th scope="col">Placement</th>
                   <th scope="col">Priority</th>
                   <th scope="col">Profile</th>
                   <th scope="col">Cap per GPU</th>
@@ -96,6 +100,9 @@ export function Workloads() {
                         )}
                       </td>
                       <td>{r.gpus}</td>
+                      <td className="wrap">
+                        <PlacementCell job={r.key} placements={placements} />
+                      </td>
                       <td>{p?.priority ?? "–"}</td>
                       <td>{p?.profile ?? "–"}</td>
                       <td title={p ? `held by ${p.stoppedBy}` : undefined}>
@@ -115,5 +122,23 @@ export function Workloads() {
         }
       </Async>
     </section>
+  );
+}
+
+function PlacementCell({ job, placements }: { job: string; placements: ReturnType<typeof usePlacements> }) {
+  if (placements.tooMany) return <span className="muted">not shown past {MAX_GPUS} GPUs</span>;
+  const p = placements.byJob?.get(job);
+  if (!p) return <span className="muted">{placements.error ? "no power service" : "–"}</span>;
+  return (
+    <>
+      {p.racks.map(({ rack, gpus }, i) => (
+        <span key={rack}>
+          {i > 0 ? ", " : ""}
+          <Link href={`/floor/rack/${encodeURIComponent(rack)}`}>{rack.replace(/^rack:/, "")}</Link>
+          <span className="muted"> ({gpus})</span>
+        </span>
+      ))}{" "}
+      · <Link href={`/topology/job/${encodeURIComponent(job)}`}>topology</Link>
+    </>
   );
 }
