@@ -4,10 +4,11 @@
  * Measures the time from navigation until every rack is on the floor with its color, and the
  * frame rate while the updates arrive (mean, and the worst one-second window).
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { buildConsole, CONSOLE_DIR, launchBrowser } from "../packages/console/test/harness.ts";
 import type { Row } from "./lib.ts";
 
@@ -16,6 +17,7 @@ const ROWS = 10;
 const RACKS_PER_ROW = 25;
 const ORGS = ["acme", "globex", "initech", "umbrella"];
 const MEASURE_MS = 10_000;
+const BENCH_USER = { userId: 1, name: "bench", role: "provider-admin", org: null };
 
 interface Entity {
   id: string;
@@ -196,12 +198,17 @@ const PAGE_PROBE = `
 
 export async function benchConsole(): Promise<Row[]> {
   buildConsole();
+  await mkdir(fileURLToPath(new URL("../screenshots/", import.meta.url)), { recursive: true });
   const api = syntheticApi(join(CONSOLE_DIR, "dist"));
   const url = await api.listen();
   const browser = await launchBrowser();
   try {
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-    await context.addInitScript('sessionStorage.setItem("flightdeck.token", "bench")');
+    // A tab that logged in before: the token and who it is for are in its session storage.
+    await context.addInitScript(
+      `sessionStorage.setItem("flightdeck.token", "bench");
+       sessionStorage.setItem("flightdeck.principal", '${JSON.stringify(BENCH_USER)}');`,
+    );
     await context.addInitScript(PAGE_PROBE);
     const page = await context.newPage();
     await page.goto(`${url}/floor`);
@@ -210,6 +217,9 @@ export async function benchConsole(): Promise<Row[]> {
     const before = await page.locator("a.rack .rack-value").first().textContent();
     const frames = (await page.evaluate(`window.__measureFrames(${MEASURE_MS})`)) as number[];
     const after = await page.locator("a.rack .rack-value").first().textContent();
+    await page.screenshot({
+      path: fileURLToPath(new URL("../screenshots/floor-1000-racks.png", import.meta.url)),
+    });
     if (before === after) throw new Error("the floor did not update while it was measured");
     const spanMs = frames.at(-1)! - frames[0]!;
     const meanFps = ((frames.length - 1) * 1000) / spanMs;

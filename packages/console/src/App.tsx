@@ -8,6 +8,7 @@ import {
   login,
   type Principal,
   SessionProvider,
+  storedPrincipal,
   storedToken,
   storeToken,
   useSession,
@@ -25,18 +26,27 @@ export function App() {
   const [theme, setTheme] = useState<Theme>(initialTheme);
   useEffect(() => applyTheme(theme), [theme]);
   const toggleTheme = useCallback(() => setTheme((t) => (t === "dark" ? "light" : "dark")), []);
-  const [auth, setAuth] = useState<{ token: string; principal: Principal } | "checking" | undefined>(
-    storedToken() ? "checking" : undefined,
-  );
+  const [auth, setAuth] = useState<{ token: string; principal: Principal } | "checking" | undefined>(() => {
+    const token = storedToken();
+    const principal = storedPrincipal();
+    return token && principal ? { token, principal } : token ? "checking" : undefined;
+  });
   const [startError, setStartError] = useState<string>();
 
-  // A token kept from earlier in this tab is checked again: it may have been revoked.
+  // A token kept from earlier in this tab is checked again: it may have been revoked, or its
+  // user's role changed. The views already show while it is checked.
   useEffect(() => {
     const token = storedToken();
     if (!token) return;
+    const known = storedPrincipal();
     login(token)
-      .then((principal) => setAuth({ token, principal }))
+      .then((principal) => {
+        storeToken(token, principal);
+        if (JSON.stringify(principal) !== JSON.stringify(known)) setAuth({ token, principal });
+      })
       .catch((err: ApiFailure) => {
+        // Unreachable with a known principal: the views stay, under the banner.
+        if (err.unreachable && known) return;
         if (err.status === 401) storeToken(null);
         setStartError(err.unreachable ? "The API does not answer. Is the server running?" : err.message);
         setAuth(undefined);
@@ -58,7 +68,7 @@ export function App() {
         onTheme={toggleTheme}
         {...(startError ? { initialError: startError } : {})}
         onLogin={(token, principal) => {
-          storeToken(token);
+          storeToken(token, principal);
           setAuth({ token, principal });
           if (location.pathname === "/login" || location.pathname === "/") navigate("/overview", true);
         }}

@@ -56,20 +56,20 @@ export function usePoll<T>(path: string | null, everyMs = 0): Loaded<T> {
   };
 }
 
-/** The live KPI frames: by rack and by job, over the last minute, every two seconds. */
+/** The live KPI frame by rack, over the last minute, every two seconds. */
 export interface Live {
   racks: KpiFrame | undefined;
-  jobs: KpiFrame | undefined;
   /** Recent totals, oldest first, for sparklines. */
   history: TotalsPoint[];
 }
 
-const LiveContext = createContext<Live>({ racks: undefined, jobs: undefined, history: [] });
+const LiveContext = createContext<Live>({ racks: undefined, history: [] });
 const HISTORY_POINTS = 300;
 
 /**
- * Streams KPIs by rack and by job (`/v1/kpi/stream`) for everything under it; one pair of streams
- * per tab, however many views read them.
+ * Streams the KPIs by rack (`/v1/kpi/stream`) for everything under it, keeping the totals' recent
+ * history: one stream per tab, however many views read it. (A browser opens six connections to
+ * one origin; every stream held open is one fewer for the views' requests.)
  */
 export function LiveProvider({
   children,
@@ -79,32 +79,49 @@ export function LiveProvider({
   intervalSeconds?: number;
 }) {
   const { api } = useSession();
-  const [live, setLive] = useState<Live>({ racks: undefined, jobs: undefined, history: [] });
+  const [live, setLive] = useState<Live>({ racks: undefined, history: [] });
   const history = useRef<TotalsPoint[]>([]);
   useEffect(() => {
     const abort = new AbortController();
-    const open = (by: "rack" | "job") =>
-      api
-        .stream(
-          `/v1/kpi/stream?by=${by}&windowSeconds=60&intervalSeconds=${intervalSeconds}`,
-          (event, data) => {
-            if (event !== "kpi") return;
-            const frame = data as KpiFrame;
-            if (by === "rack") {
-              history.current = [...history.current.slice(-(HISTORY_POINTS - 1)), totalsOf(frame)];
-              setLive((l) => ({ ...l, racks: frame, history: history.current }));
-            } else setLive((l) => ({ ...l, jobs: frame }));
-          },
-          abort.signal,
-        )
-        .catch(() => {
-          // Refused for good (telemetry off, token revoked): the views show what polling finds.
-        });
-    open("rack");
-    open("job");
+    api
+      .stream(
+        `/v1/kpi/stream?by=rack&windowSeconds=60&intervalSeconds=${intervalSeconds}`,
+        (event, data) => {
+          if (event !== "kpi") return;
+          const frame = data as KpiFrame;
+          history.current = [...history.current.slice(-(HISTORY_POINTS - 1)), totalsOf(frame)];
+          setLive({ racks: frame, history: history.current });
+        },
+        abort.signal,
+      )
+      .catch(() => {
+        // Refused for good (telemetry off, token revoked): the views show what polling finds.
+      });
     return () => abort.abort();
   }, [api, intervalSeconds]);
   return <LiveContext.Provider value={live}>{children}</LiveContext.Provider>;
 }
 
 export const useLive = (): Live => useContext(LiveContext);
+
+/** The KPIs by `by`, streamed while the calling view is mounted. */
+export function useKpiStream(by: string, intervalSeconds = 2): KpiFrame | undefined {
+  const { api } = useSession();
+  const [frame, setFrame] = useState<KpiFrame>();
+  useEffect(() => {
+    const abort = new AbortController();
+    api
+      .stream(
+        `/v1/kpi/stream?by=${encodeURIComponent(by)}&windowSeconds=60&intervalSeconds=${intervalSeconds}`,
+        (event, data) => {
+          if (event === "kpi") setFrame(data as KpiFrame);
+        },
+        abort.signal,
+      )
+      .catch(() => {
+        // As above.
+      });
+    return () => abort.abort();
+  }, [api, by, intervalSeconds]);
+  return frame;
+}

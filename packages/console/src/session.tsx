@@ -33,11 +33,27 @@ export function useSession(): Session {
 
 export const isAdmin = (p: Principal) => p.role === "provider-admin";
 
+const PRINCIPAL_KEY = "flightdeck.principal";
+
 export const storedToken = (): string | null => sessionStorage.getItem(TOKEN_KEY);
-export const storeToken = (token: string | null): void => {
+
+/** Who the stored token was for at login, so that a reload shows the views before whoami answers. */
+export function storedPrincipal(): Principal | undefined {
+  try {
+    const p = JSON.parse(sessionStorage.getItem(PRINCIPAL_KEY) ?? "null") as Principal | null;
+    return p && typeof p.role === "string" ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the token (and its principal) for this tab; null forgets both. */
+export function storeToken(token: string | null, principal?: Principal): void {
   if (token) sessionStorage.setItem(TOKEN_KEY, token);
   else sessionStorage.removeItem(TOKEN_KEY);
-};
+  if (token && principal) sessionStorage.setItem(PRINCIPAL_KEY, JSON.stringify(principal));
+  else sessionStorage.removeItem(PRINCIPAL_KEY);
+}
 
 /** Checks a token against the API: the principal, or the reason it was refused. */
 export async function login(token: string): Promise<Principal> {

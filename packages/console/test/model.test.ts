@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { percent, si, watts } from "../src/format.ts";
 import { measureColor, orgColor, ramp } from "../src/measures.ts";
-import { type Entity, layoutOf, rackValuesOf } from "../src/model/floor.ts";
+import { type Entity, layoutOf, rackValuesOf, shortNames } from "../src/model/floor.ts";
 import { type KpiRow, minutePoints, totalsOf } from "../src/model/kpi.ts";
 import { jobKeyOf, placementsOf } from "../src/model/placement.ts";
 import {
@@ -265,4 +265,23 @@ describe("placement", () => {
     });
     assert.deepEqual([...byJob.keys()], ["train", "chat"]);
   });
+});
+
+describe("rack names on the tiles", () => {
+  const cases: [string[], string[]][] = [
+    [
+      ["h1-r01-01", "h1-r01-02", "h1-r01-10"],
+      ["01", "02", "10"],
+    ],
+    [
+      ["r01", "r02", "r03"],
+      ["r01", "r02", "r03"],
+    ],
+    [["alone-1"], ["alone-1"]],
+    [
+      ["a-b-1", "a-c-2"],
+      ["b-1", "c-2"],
+    ],
+  ];
+  for (const [names, want] of cases) it(names.join(" "), () => assert.deepEqual(shortNames(names), want));
 });

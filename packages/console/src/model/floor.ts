@@ -26,8 +26,16 @@ export interface StrandedLevel {
   strandedWatts: number | null;
 }
 
+/** A row of racks, and what each rack's tile calls it (see `shortNames`). */
+export interface FloorRow {
+  id: string;
+  name: string;
+  racks: Entity[];
+  labels: string[];
+}
+
 export interface FloorLayout {
-  halls: { id: string; name: string; rows: { id: string; name: string; racks: Entity[] }[] }[];
+  halls: { id: string; name: string; rows: FloorRow[] }[];
   rackCount: number;
 }
 
@@ -42,13 +50,17 @@ export interface RackValues {
 
 /** Racks grouped under their rows and rows under their halls; empty rows and halls left out. */
 export function layoutOf(halls: Entity[], rows: Entity[], racks: Entity[]): FloorLayout {
-  const racksOf = new Map<string, Entity[]>();
-  for (const r of racks) {
-    const key = r.parent ?? "";
-    racksOf.set(key, [...(racksOf.get(key) ?? []), r]);
-  }
-  const rowsOf = new Map<string, Entity[]>();
-  for (const r of rows) rowsOf.set(r.parent ?? "", [...(rowsOf.get(r.parent ?? "") ?? []), r]);
+  const groupBy = (items: Entity[]) => {
+    const m = new Map<string, Entity[]>();
+    for (const e of items) {
+      const list = m.get(e.parent ?? "");
+      if (list) list.push(e);
+      else m.set(e.parent ?? "", [e]);
+    }
+    return m;
+  };
+  const racksOf = groupBy(racks);
+  const rowsOf = groupBy(rows);
   return {
     rackCount: racks.length,
     halls: halls
@@ -56,7 +68,15 @@ export function layoutOf(halls: Entity[], rows: Entity[], racks: Entity[]): Floo
         id: h.id,
         name: h.name,
         rows: (rowsOf.get(h.id) ?? [])
-          .map((r) => ({ id: r.id, name: r.name.split("/").pop() ?? r.name, racks: racksOf.get(r.id) ?? [] }))
+          .map((r) => {
+            const inRow = racksOf.get(r.id) ?? [];
+            return {
+              id: r.id,
+              name: r.name.split("/").pop() ?? r.name,
+              racks: inRow,
+              labels: shortNames(inRow.map((k) => k.name)),
+            };
+          })
           .filter((r) => r.racks.length > 0),
       }))
       .filter((h) => h.rows.length > 0),
@@ -93,4 +113,16 @@ export function rackValuesOf(
   }
   for (const [rack, t] of temps ?? []) at(rack).temperature = t;
   return out;
+}
+
+/**
+ * Rack names as a row's tiles show them: without the prefix every rack of the row shares, cut
+ * after a separator (`h1-r01-07` in row `h1-r01` → `07`); whole names where nothing is shared.
+ */
+export function shortNames(names: string[]): string[] {
+  if (names.length < 2) return names;
+  let common = names[0]!;
+  for (const n of names) while (!n.startsWith(common)) common = common.slice(0, -1);
+  const cut = Math.max(...["-", "_", "/", ".", ":"].map((s) => common.lastIndexOf(s))) + 1;
+  return cut > 0 ? names.map((n) => n.slice(cut) || n) : names;
 }

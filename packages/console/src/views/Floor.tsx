@@ -76,10 +76,11 @@ export function Floor({ path }: { path: string }) {
                     <div key={row.id} className="floor-row">
                       <span className="row-name">{row.name}</span>
                       <ul className="racks" aria-label={`Row ${row.name}`}>
-                        {row.racks.map((rack) => (
+                        {row.racks.map((rack, i) => (
                           <RackTile
                             key={rack.id}
                             rack={rack}
+                            short={row.labels[i] ?? rack.name}
                             selected={rack.id === rackId}
                             color={
                               measure.id === "org"
@@ -94,11 +95,7 @@ export function Floor({ path }: { path: string }) {
                             text={
                               measure.id === "org"
                                 ? (rack.org ?? "shared")
-                                : si(
-                                    measureOf(values.get(rack.id), measure.id),
-                                    measure.unit === "W" ? "W" : "",
-                                    3,
-                                  )
+                                : tileText(measureOf(values.get(rack.id), measure.id), measure)
                             }
                             href={`/floor/rack/${encodeURIComponent(rack.id)}${suffix}`}
                             label={`${measure.label}: ${measure.id === "org" ? (rack.org ?? "shared") : si(measureOf(values.get(rack.id), measure.id), measure.unit)}`}
@@ -164,6 +161,13 @@ function moveFocus(e: KeyboardEvent<HTMLDivElement>): void {
   to.focus();
 }
 
+/** A rack tile's value, short: watts with their prefix, degrees whole, ratios as they are. */
+function tileText(v: number | undefined, m: Measure): string {
+  if (m.unit === "W") return si(v, "W");
+  if (m.unit === "°C") return v === undefined ? "–" : `${Math.round(v)} °C`;
+  return si(v);
+}
+
 export function measureOf(v: RackValues | undefined, m: MeasureId): number | undefined {
   if (!v || m === "org") return undefined;
   return v[m];
@@ -171,6 +175,8 @@ export function measureOf(v: RackValues | undefined, m: MeasureId): number | und
 
 const RackTile = memo(function RackTile(props: {
   rack: Entity;
+  /** The name on the tile: without what the row's racks share. */
+  short: string;
   selected: boolean;
   color: string;
   text: string;
@@ -187,7 +193,7 @@ const RackTile = memo(function RackTile(props: {
         aria-current={props.selected ? "true" : undefined}
         data-rack={props.rack.id}
       >
-        <span className="rack-name">{props.rack.name}</span>
+        <span className="rack-name">{props.short}</span>
         <span className="rack-value">{props.text}</span>
       </a>
     </li>

@@ -5,7 +5,7 @@
 import { useMemo } from "react";
 import { Async, Empty } from "../components/State.tsx";
 import { percent, si, watts } from "../format.ts";
-import { useLive, usePoll } from "../hooks.tsx";
+import { useKpiStream, usePoll } from "../hooks.tsx";
 import { MAX_GPUS, usePlacements } from "../placement.tsx";
 import { Link } from "../router.tsx";
 
@@ -24,7 +24,7 @@ interface PowerJob {
 }
 
 export function Workloads() {
-  const live = useLive();
+  const jobs = useKpiStream("job");
   const placements = usePlacements();
   const servers = usePoll<{ series: { labels: Record<string, string>; values: (number | string)[] }[] }>(
     "/v1/telemetry/series?selector=vllm:num_requests_running&windowSeconds=30&limit=10000",
@@ -49,7 +49,7 @@ export function Workloads() {
     }
     return m;
   }, [servers.data]);
-  const rows = [...(live.jobs?.rows ?? [])].sort((a, b) => b.tokensPerSecond - a.tokensPerSecond);
+  const rows = [...(jobs?.rows ?? [])].sort((a, b) => b.tokensPerSecond - a.tokensPerSecond);
   return (
     <section>
       <h1>Workloads</h1>
@@ -57,7 +57,7 @@ export function Workloads() {
         Training jobs and inference services, live over the last minute.
         {power.error?.status === 503 ? " Profiles and caps appear when the power service runs." : ""}
       </p>
-      <Async data={live.jobs} error={undefined} what="workloads">
+      <Async data={jobs} error={undefined} what="workloads">
         {() =>
           rows.length === 0 ? (
             <Empty>No workload is reporting tokens yet.</Empty>
