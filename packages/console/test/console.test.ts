@@ -37,14 +37,15 @@ after(async () => {
 
 /** A page of a fresh browser context, already logged in with `token` when one is given. */
 async function open(path: string, token?: string, colorScheme: "dark" | "light" = "dark"): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme });
   if (token) await context.addInitScript((t) => sessionStorage.setItem("flightdeck.token", t), token);
   const page = await context.newPage();
   await page.goto(lab.url + path);
   return page;
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+/** What the window shows (not the whole page): small enough to keep a few in the docs. */
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}${name}.png` });
 
 describe("the console", { timeout: 180_000 }, () => {
   it("logs in with a pasted token and shows live numbers on the overview", async () => {
