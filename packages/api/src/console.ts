@@ -34,6 +34,14 @@ const TYPES: Record<string, string> = {
   ".map": "application/json",
 };
 
+/**
+ * The page loads only its own scripts and talks only to its own origin; it cannot be framed.
+ * Inline styles are allowed: the views set colors and sizes through style attributes.
+ */
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 /** A file name Vite writes into assets/: no separators, so no way out of the folder. */
 const ASSET_NAME = /^[\w.-]+$/;
 
@@ -80,7 +88,13 @@ async function sendIndex(dist: string, reply: FastifyReply): Promise<void> {
       .send(NOT_BUILT);
     return;
   }
-  await reply.type("text/html; charset=utf-8").header("cache-control", "no-cache").send(html);
+  await reply
+    .type("text/html; charset=utf-8")
+    .header("cache-control", "no-cache")
+    .header("content-security-policy", CSP)
+    .header("x-content-type-options", "nosniff")
+    .header("referrer-policy", "no-referrer")
+    .send(html);
 }
 
 /** A file of dist/assets; an unknown one falls through to the API's 404. */

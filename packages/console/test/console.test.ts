@@ -21,6 +21,8 @@ declare const sessionStorage: { setItem(k: string, v: string): void };
 
 const SHOTS = fileURLToPath(new URL("../../../screenshots/", import.meta.url));
 let lab: Lab;
+/** What the browser refused under the page's content security policy, on any page. */
+const cspViolations: string[] = [];
 let browser: Browser;
 
 before(async () => {
@@ -40,6 +42,9 @@ async function open(path: string, token?: string, colorScheme: "dark" | "light" 
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme });
   if (token) await context.addInitScript((t) => sessionStorage.setItem("flightdeck.token", t), token);
   const page = await context.newPage();
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
   await page.goto(lab.url + path);
   return page;
 }
@@ -264,5 +269,9 @@ describe("the console", { timeout: 180_000 }, () => {
       assert.match(res.headers.get("content-type") ?? "", /problem\+json/, path);
     }
     assert.equal((await fetch(`${lab.url}/v1/kpi`)).status, 401);
+  });
+
+  it("broke no rule of the page's content security policy on any page above", () => {
+    assert.deepEqual(cspViolations, []);
   });
 });
