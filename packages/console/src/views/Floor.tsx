@@ -60,6 +60,11 @@ export function Floor({ path }: { path: string }) {
         </fieldset>
         <FloorLegend measure={measure} min={span.min} max={span.max} orgs={orgs} />
       </div>
+      <p className="muted hint">
+        Each tile is a rack, in its row and hall. Power and headroom come from the rack PDUs' meters
+        (headroom: the tightest PDU's), temperature is the rack's hottest GPU, tokens per watt is tokens per
+        joule over the last minute. Open a rack for its GPUs; arrow keys move between racks.
+      </p>
       <div className={`floor-body${rackId || gpuId ? " with-panel" : ""}`}>
         <div className="floor-main">
           {error && !layout && <Failed error={error} what="the floor" />}

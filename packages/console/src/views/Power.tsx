@@ -43,6 +43,11 @@ function Budget({ tree, error }: { tree: PowerTree | undefined; error: ApiFailur
   return (
     <section aria-labelledby="budget-h">
       <h2 id="budget-h">Budget tree</h2>
+      <p className="muted hint">
+        Every level of the power chain: its metered draw against its limit, the GPU budget the allocator gave
+        it, the caps it set within that budget, and what is left. A level that binds is what holds its GPUs'
+        caps down.
+      </p>
       <Async data={tree} error={error} what="the budget tree">
         {(t) => (
           <>

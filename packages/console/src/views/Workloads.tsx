@@ -107,7 +107,7 @@ export function Workloads() {
                       <td>{p?.profile ?? "–"}</td>
                       <td title={p ? `held by ${p.stoppedBy}` : undefined}>
                         {caps.length === 0 ? "–" : caps.map((c) => watts(c)).join(" / ")}
-                        {p && <div className="muted small">{p.stoppedBy}</div>}
+                        {p && <div className="muted small">held by {p.stoppedBy}</div>}
                       </td>
                       <td>{si(r.tokensPerSecond)}</td>
                       <td>{si(r.tokensPerJoule)}</td>
