@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { percent, si, watts } from "../src/format.ts";
 import { measureColor, orgColor, ramp } from "../src/measures.ts";
+import { eventRows, filterRows, type XidEvent } from "../src/model/events.ts";
 import { type Entity, layoutOf, rackValuesOf, shortNames } from "../src/model/floor.ts";
 import { type KpiRow, minutePoints, totalsOf } from "../src/model/kpi.ts";
 import { jobKeyOf, placementsOf } from "../src/model/placement.ts";
@@ -284,4 +285,52 @@ describe("rack names on the tiles", () => {
     ],
   ];
   for (const [names, want] of cases) it(names.join(" "), () => assert.deepEqual(shortNames(names), want));
+});
+
+describe("events", () => {
+  const xid: XidEvent = {
+    kind: "xid",
+    xid: 79,
+    message: "GPU has fallen off the bus.",
+    hostname: "r03-dgx2",
+    timestampMs: 5000,
+    gpuId: "gpu:r03-dgx2/5",
+    severity: 3,
+    catalog: { meaning: "GPU has fallen off the bus", action: "reset GPU" },
+  };
+  const safety = (gpu: string): Action => ({
+    atMs: 7000,
+    kind: "safety",
+    text: `${gpu} set to 200 W`,
+    gpu,
+    fromWatts: 700,
+    capWatts: 200,
+    rule: "hold",
+    level: "facility",
+  });
+  const rows = eventRows(
+    [xid],
+    [{ atMs: 6000, kind: "allocation", text: "caps reallocated" }, safety("gpu:a/0"), safety("gpu:a/1")],
+  );
+
+  it("lists Xid lines and power actions newest first, one line for one decision, without allocations", () => {
+    assert.deepEqual(
+      rows.map((r) => [r.atMs, r.source, r.code, r.gpu, r.more, r.what]),
+      [
+        [7000, "power", "safety", "gpu:a/0", 1, "2 GPUs set to 200 W"],
+        [5000, "xid", "Xid 79", "gpu:r03-dgx2/5", 0, "GPU has fallen off the bus"],
+      ],
+    );
+    assert.equal(rows[1]!.severe, true);
+  });
+
+  it("filters by source, code and text", () => {
+    const keys = (source: string, code: string, text: string) =>
+      filterRows(rows, source, code, text).map((r) => r.code);
+    assert.deepEqual(keys("xid", "", ""), ["Xid 79"]);
+    assert.deepEqual(keys("", "safety", ""), ["safety"]);
+    assert.deepEqual(keys("", "", "FALLEN"), ["Xid 79"]);
+    assert.deepEqual(keys("", "", "r03-dgx2"), ["Xid 79"]);
+    assert.deepEqual(keys("power", "Xid 79", ""), []);
+  });
 });

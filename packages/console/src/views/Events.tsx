@@ -1,44 +1,29 @@
-/** Xid and SXid events from the kernel log, newest first, filterable, each linked to its GPU on the floor. */
+/**
+ * Events, newest first: Xid and SXid lines from the GPUs' kernel logs, and what the power
+ * service's safety loop and enforcement did. Filterable by source, code and text; each GPU links
+ * to its place on the floor.
+ */
 import { useMemo, useState } from "react";
-import { Async, Empty } from "../components/State.tsx";
+import { Empty, Failed, Loading } from "../components/State.tsx";
 import { ago, clock } from "../format.ts";
 import { usePoll } from "../hooks.tsx";
+import { eventRows, filterRows, type XidEvent } from "../model/events.ts";
+import type { Action } from "../model/power.ts";
 import { Link } from "../router.tsx";
 
-export interface XidEvent {
-  kind: "xid" | "sxid";
-  xid: number;
-  message: string;
-  hostname: string;
-  timestampMs: number;
-  gpuId?: string;
-  nvswitchId?: string;
-  severity: number;
-  catalog?: { meaning: string; action: string };
-}
-
 export function Events() {
-  const events = usePoll<{ events: XidEvent[] }>("/v1/telemetry/events?limit=10000", 5000);
+  const xids = usePoll<{ events: XidEvent[] }>("/v1/telemetry/events?limit=10000", 5000);
+  const power = usePoll<{ actions: Action[] }>("/v1/power/actions?limit=2000", 5000);
   const [text, setText] = useState("");
+  const [source, setSource] = useState("");
   const [code, setCode] = useState("");
-  const shown = useMemo(() => {
-    const t = text.trim().toLowerCase();
-    return (events.data?.events ?? [])
-      .filter((e) => code === "" || String(e.xid) === code)
-      .filter(
-        (e) =>
-          t === "" ||
-          `${e.hostname} ${e.gpuId ?? ""} ${e.nvswitchId ?? ""} ${e.message} ${e.catalog?.meaning ?? ""}`
-            .toLowerCase()
-            .includes(t),
-      )
-      .map((e, n) => ({ e, key: `${e.timestampMs}-${e.hostname}-${e.xid}-${n}` }))
-      .reverse();
-  }, [events.data, text, code]);
-  const codes = useMemo(
-    () => [...new Set((events.data?.events ?? []).map((e) => e.xid))].sort((a, b) => a - b),
-    [events.data],
+  const rows = useMemo(
+    () => eventRows(xids.data?.events ?? [], power.data?.actions ?? []),
+    [xids.data, power.data],
   );
+  const codes = useMemo(() => [...new Set(rows.map((r) => r.code))].sort(), [rows]);
+  const shown = useMemo(() => filterRows(rows, source, code, text), [rows, source, code, text]);
+  const loaded = xids.data !== undefined || power.data !== undefined;
   return (
     <section>
       <h1>Events</h1>
@@ -53,60 +38,67 @@ export function Events() {
           />
         </label>
         <label>
-          Xid{" "}
+          Source{" "}
+          <select value={source} onChange={(e) => setSource(e.target.value)}>
+            <option value="">all</option>
+            <option value="xid">GPU kernel log (Xid)</option>
+            <option value="power">power service</option>
+          </select>
+        </label>
+        <label>
+          Code{" "}
           <select value={code} onChange={(e) => setCode(e.target.value)}>
             <option value="">any</option>
             {codes.map((c) => (
-              <option key={c} value={String(c)}>
+              <option key={c} value={c}>
                 {c}
               </option>
             ))}
           </select>
         </label>
       </form>
-      <Async data={events.data} error={events.error} what="events">
-        {(d) =>
-          d.events.length === 0 ? (
-            <Empty>No Xid events received. The kernel logs of your GPUs are quiet.</Empty>
-          ) : shown.length === 0 ? (
-            <Empty>No event matches the filter.</Empty>
-          ) : (
-            <table className="list">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Xid</th>
-                  <th scope="col">Where</th>
-                  <th scope="col">Meaning</th>
-                  <th scope="col">Usual action</th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.slice(0, 500).map(({ e, key }) => (
-                  <tr key={key} className={e.severity <= 3 ? "sev-high" : undefined}>
-                    <td title={new Date(e.timestampMs).toISOString()}>
-                      {clock(e.timestampMs)} <span className="muted">{ago(e.timestampMs)}</span>
-                    </td>
-                    <td>
-                      {e.kind === "sxid" ? "SXid " : ""}
-                      {e.xid}
-                    </td>
-                    <td>
-                      {e.gpuId ? (
-                        <Link href={`/floor/gpu/${encodeURIComponent(e.gpuId)}`}>{e.gpuId}</Link>
-                      ) : (
-                        (e.nvswitchId ?? e.hostname)
-                      )}
-                    </td>
-                    <td className="wrap">{e.catalog?.meaning ?? e.message}</td>
-                    <td className="wrap">{e.catalog?.action ?? "–"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Async>
+      {xids.error && !xids.error.unreachable && <Failed error={xids.error} what="Xid events" />}
+      {!loaded ? (
+        <Loading what="events" />
+      ) : rows.length === 0 ? (
+        <Empty>No events: the GPUs' kernel logs are quiet and the power service has not had to act.</Empty>
+      ) : shown.length === 0 ? (
+        <Empty>No event matches the filter.</Empty>
+      ) : (
+        <table className="list">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Code</th>
+              <th scope="col">Where</th>
+              <th scope="col">What</th>
+              <th scope="col">Usual action / rule</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.slice(0, 500).map((r) => (
+              <tr key={r.key} className={r.severe ? "sev-high" : undefined} data-source={r.source}>
+                <td title={new Date(r.atMs).toISOString()}>
+                  {clock(r.atMs)} <span className="muted">{ago(r.atMs)}</span>
+                </td>
+                <td>{r.code}</td>
+                <td>
+                  {r.gpu ? (
+                    <>
+                      <Link href={`/floor/gpu/${encodeURIComponent(r.gpu)}`}>{r.gpu}</Link>
+                      {r.more > 0 && <span className="muted"> and {r.more} more</span>}
+                    </>
+                  ) : (
+                    r.where
+                  )}
+                </td>
+                <td className="wrap">{r.what}</td>
+                <td className="wrap">{r.action || "–"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
