@@ -181,6 +181,18 @@ describe("the console", { timeout: 180_000 }, () => {
     await page.getByRole("alert").filter({ hasText: "not yours" }).waitFor();
     await page.goto(`${lab.url}/topology/${encodeURIComponent("rack:r01")}`);
     await page.getByRole("alert").filter({ hasText: "not yours" }).waitFor();
+    // The overview is about its own racks: their GPUs' power, not the facility's.
+    await page.goto(`${lab.url}/overview`);
+    await page.getByRole("region", { name: "GPU power" }).waitFor();
+    assert.equal(await page.getByRole("region", { name: "Facility power" }).count(), 0);
+    await page.locator(".attention a").nth(3).waitFor();
+    assert.deepEqual(
+      await page
+        .locator(".attention a")
+        .allTextContents()
+        .then((t) => [...new Set(t)].sort()),
+      ["r03", "r04"],
+    );
     await page.context().close();
   });
 

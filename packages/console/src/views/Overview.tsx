@@ -3,7 +3,7 @@
  * and target, usable GPU time and open events, each with its recent history (the store's
  * one-minute rollups, then the live stream's points).
  */
-import { useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Stat } from "../components/Stat.tsx";
 import { useFloor } from "../floor-data.tsx";
 import { percent, si, watts } from "../format.ts";
@@ -18,7 +18,7 @@ export function Overview() {
   const live = useLive();
   const [since] = useMemo(() => [Date.now() - 3_600_000], []);
   const rollups = usePoll<{ rows: Rollup[] }>(`/v1/kpi/history?by=org&startMs=${since}`, 60_000);
-  const stranded = usePoll<{ levels: StrandedLevel[] }>("/v1/kpi/stranded", 5000);
+  const stranded = usePoll<{ atMs: number; levels: StrandedLevel[] }>("/v1/kpi/stranded", 5000);
   const events = usePoll<{ events: { timestampMs: number }[] }>("/v1/telemetry/events?limit=10000", 5000);
   const tree = usePoll<{ targetWatts: number | null; peakWatts: number }>("/v1/power/tree", 5000);
 
@@ -35,6 +35,9 @@ export function Overview() {
 
   const feeds = (stranded.data?.levels ?? []).filter((l) => l.type === "feed");
   const facilityDraw = feeds.reduce((s, f) => s + (f.drawWatts ?? 0), 0);
+  // The facility's draw is the provider's to see; an org's users see their own GPUs' power.
+  const facilityView = principal.org === null && feeds.length > 0;
+  const drawHistory = useDrawHistory(stranded.data);
   // The power service knows the facility's peak (redundant feeds counted once); else the feeds' sum.
   const peak = tree.data?.peakWatts || undefined;
   const feedLimit = peak ?? feeds.reduce((s, f) => s + f.limitWatts, 0);
@@ -63,21 +66,25 @@ export function Overview() {
           {...series((p) => p.tokensPerJoule)}
         />
         <Stat
-          label="Facility power"
-          value={feeds.length > 0 ? watts(facilityDraw) : watts(now?.powerWatts)}
+          label={facilityView ? "Facility power" : "GPU power"}
+          value={facilityView ? watts(facilityDraw) : watts(now?.powerWatts)}
           sub={
-            feeds.length > 0 ? (
+            facilityView ? (
               <>
                 {percent(feedLimit > 0 ? facilityDraw / feedLimit : undefined)} of{" "}
                 {peak ? `the facility's ${watts(peak)}` : `the feeds' combined ${watts(feedLimit)}`}
                 {targetWatts !== undefined ? ` · target ${watts(targetWatts)}` : ""}
                 {tree.error?.status === 503 ? " · no power service" : ""}
               </>
+            ) : principal.org ? (
+              `of ${principal.org}'s racks, over the last minute`
             ) : (
-              "GPU power (no feed meters visible)"
+              "of every GPU (no feed meters visible)"
             )
           }
-          {...series((p) => p.powerWatts)}
+          {...(facilityView
+            ? { times: drawHistory.map((p) => p.atMs), values: drawHistory.map((p) => p.watts) }
+            : series((p) => p.powerWatts))}
           tone={targetWatts !== undefined && facilityDraw > targetWatts ? "warn" : undefined}
         />
         <Stat
@@ -97,6 +104,21 @@ export function Overview() {
       <Attention />
     </section>
   );
+}
+
+const DRAW_POINTS = 300;
+
+/** The feeds' total draw at each reading of /v1/kpi/stranded since the view opened. */
+function useDrawHistory(answer: { atMs: number; levels: StrandedLevel[] } | undefined) {
+  const [points, setPoints] = useState<{ atMs: number; watts: number }[]>([]);
+  useEffect(() => {
+    if (!answer) return;
+    const feeds = answer.levels.filter((l) => l.type === "feed");
+    if (feeds.length === 0) return;
+    const watts = feeds.reduce((s, f) => s + (f.drawWatts ?? 0), 0);
+    setPoints((p) => [...p.slice(-(DRAW_POINTS - 1)), { atMs: answer.atMs, watts }]);
+  }, [answer]);
+  return points;
 }
 
 /** The racks closest to their power limit and those making the fewest tokens per joule. */
