@@ -1,15 +1,13 @@
 /** The floor's layout (halls → rows → racks) and each rack's live values for every measure. */
 import { useMemo } from "react";
-import { useLive, usePoll } from "./hooks.tsx";
-import { type Entity, layoutOf, type Page, rackValuesOf, type StrandedLevel } from "./model/floor.ts";
-
-const ALL = "limit=10000";
+import { useList, useLive, usePoll } from "./hooks.tsx";
+import { type Entity, layoutOf, rackValuesOf, type StrandedLevel } from "./model/floor.ts";
 
 /** The halls, rows and racks the user may see. */
 export function useFloorLayout() {
-  const halls = usePoll<Page<Entity>>(`/v1/topology/halls?${ALL}`);
-  const rows = usePoll<Page<Entity>>(`/v1/topology/rows?${ALL}`);
-  const racks = usePoll<Page<Entity>>(`/v1/topology/racks?${ALL}`);
+  const halls = useList<Entity>("/v1/topology/halls");
+  const rows = useList<Entity>("/v1/topology/rows");
+  const racks = useList<Entity>("/v1/topology/racks");
   const layout = useMemo(
     () =>
       halls.data && rows.data && racks.data
@@ -22,7 +20,7 @@ export function useFloorLayout() {
 
 /** Rack PDUs (power devices whose parent is a rack), for mapping meter readings to racks. */
 export function usePowerParents(): Map<string, string> {
-  const power = usePoll<Page<Entity>>(`/v1/topology/power?${ALL}`);
+  const power = useList<Entity>("/v1/topology/power");
   return useMemo(
     () => new Map((power.data?.items ?? []).map((p) => [p.id, p.parent ?? ""] as [string, string])),
     [power.data],
@@ -31,7 +29,7 @@ export function usePowerParents(): Map<string, string> {
 
 /** The hottest GPU of each rack over the last half minute (only while `on`). */
 export function useRackTemperatures(on: boolean): Map<string, number> | undefined {
-  const nodes = usePoll<Page<Entity>>(on ? `/v1/topology/nodes?${ALL}` : null);
+  const nodes = useList<Entity>(on ? "/v1/topology/nodes" : null);
   const series = usePoll<{ series: { labels: Record<string, string>; values: (number | string)[] }[] }>(
     on ? `/v1/telemetry/series?selector=DCGM_FI_DEV_GPU_TEMP&windowSeconds=30&limit=10000` : null,
     5000,

@@ -56,6 +56,53 @@ export function usePoll<T>(path: string | null, everyMs = 0): Loaded<T> {
   };
 }
 
+/** The largest page the topology routes give. */
+const PAGE = 10_000;
+
+/**
+ * Every item of a paged topology list (`{total, items}`), however many pages it takes: the first
+ * page, then the rest at once. Fetched once.
+ */
+export function useList<T>(path: string | null): Loaded<{ total: number; items: T[] }> {
+  const { api } = useSession();
+  const [state, setState] = useState<{
+    path: string | null;
+    data?: { total: number; items: T[] };
+    error?: ApiFailure;
+  }>({ path });
+  const [tick, setTick] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tick re-runs the fetch
+  useEffect(() => {
+    if (path === null) return;
+    const abort = new AbortController();
+    const page = (offset: number) =>
+      api.get<{ total: number; items: T[] }>(
+        `${path}${path.includes("?") ? "&" : "?"}offset=${offset}&limit=${PAGE}`,
+        abort.signal,
+      );
+    (async () => {
+      const first = await page(0);
+      const offsets: number[] = [];
+      for (let o = PAGE; o < first.total; o += PAGE) offsets.push(o);
+      const rest = await Promise.all(offsets.map(page));
+      setState({
+        path,
+        data: { total: first.total, items: [first.items, ...rest.map((r) => r.items)].flat() },
+      });
+    })().catch((err: Error) => {
+      if (abort.signal.aborted) return;
+      setState({ path, error: err instanceof ApiFailure ? err : new ApiFailure(0, err.message) });
+    });
+    return () => abort.abort();
+  }, [api, path, tick]);
+  const same = state.path === path;
+  return {
+    data: same ? state.data : undefined,
+    error: same ? state.error : undefined,
+    reload: () => setTick((n) => n + 1),
+  };
+}
+
 /** The live KPI frame by rack, over the last minute, every two seconds. */
 export interface Live {
   racks: KpiFrame | undefined;

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from "react";
 import type { ApiFailure } from "./api.ts";
-import { usePoll } from "./hooks.tsx";
+import { useList, usePoll } from "./hooks.tsx";
 import type { Entity, Page } from "./model/floor.ts";
 import { type Placement, placementsOf } from "./model/placement.ts";
 import { useSession } from "./session.tsx";
@@ -22,7 +22,7 @@ export interface Placements {
 
 export function usePlacements(): Placements {
   const { api } = useSession();
-  const nodes = usePoll<Page<Entity>>("/v1/topology/nodes?limit=10000");
+  const nodes = useList<Entity>("/v1/topology/nodes");
   const gpus = usePoll<Page<Entity>>(`/v1/topology/gpus?limit=${MAX_GPUS}`);
   const [state, setState] = useState<{ byJob?: Map<string, Placement>; error?: ApiFailure }>({});
   const tooMany = (gpus.data?.total ?? 0) > MAX_GPUS;

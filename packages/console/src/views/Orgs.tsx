@@ -2,8 +2,8 @@
 import { useMemo } from "react";
 import { Async, Empty } from "../components/State.tsx";
 import { si } from "../format.ts";
-import { usePoll } from "../hooks.tsx";
-import type { Entity, Page } from "../model/floor.ts";
+import { useList, usePoll } from "../hooks.tsx";
+import type { Entity } from "../model/floor.ts";
 import type { KpiFrame } from "../model/kpi.ts";
 import { Link } from "../router.tsx";
 import { isAdmin, useSession } from "../session.tsx";
@@ -16,7 +16,7 @@ interface Org {
 export function Orgs() {
   const { principal } = useSession();
   const orgs = usePoll<{ items: Org[] }>("/v1/orgs");
-  const racks = usePoll<Page<Entity>>("/v1/topology/racks?limit=10000");
+  const racks = useList<Entity>("/v1/topology/racks");
   const kpi = usePoll<KpiFrame>("/v1/kpi?by=org&windowSeconds=3600", 10_000);
   const racksOf = useMemo(() => {
     const m = new Map<string, string[]>();

@@ -7,7 +7,7 @@ import { useEffect, useState } from "react";
 import type { Api, ApiFailure } from "../api.ts";
 import { Graph, type GraphData } from "../components/Graph.tsx";
 import { Empty, Failed, Loading } from "../components/State.tsx";
-import { usePoll } from "../hooks.tsx";
+import { useList } from "../hooks.tsx";
 import type { Entity, Page } from "../model/floor.ts";
 import { usePlacements } from "../placement.tsx";
 import { navigate, segments } from "../router.tsx";
@@ -97,7 +97,7 @@ async function neighborhood(api: Api, root: Root): Promise<GraphData> {
 export function Topology({ path }: { path: string }) {
   const { api } = useSession();
   const [first, second] = segments(path, "/topology");
-  const racks = usePoll<Page<Entity>>("/v1/topology/racks?limit=10000");
+  const racks = useList<Entity>("/v1/topology/racks");
   const placements = usePlacements();
   const jobs = [...(placements.byJob?.keys() ?? [])].sort();
   const job = first === "job" ? second : undefined;
