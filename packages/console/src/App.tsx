@@ -1,5 +1,5 @@
 /** The shell: login gate, navigation, the dead-API banner, and the view the URL names. */
-import { lazy, Suspense, useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useLayoutEffect, useState } from "react";
 import type { ApiFailure } from "./api.ts";
 import { LiveProvider } from "./hooks.tsx";
 import { Link, navigate, useLocation } from "./router.tsx";
@@ -13,7 +13,7 @@ import {
   storeToken,
   useSession,
 } from "./session.tsx";
-import { applyTheme, initialTheme, type Theme } from "./theme.tsx";
+import { applyTheme, initialTheme, type Theme, ThemeContext } from "./theme.tsx";
 import { Events } from "./views/Events.tsx";
 import { Floor } from "./views/Floor.tsx";
 import { Login } from "./views/Login.tsx";
@@ -24,7 +24,8 @@ import { Workloads } from "./views/Workloads.tsx";
 
 export function App() {
   const [theme, setTheme] = useState<Theme>(initialTheme);
-  useEffect(() => applyTheme(theme), [theme]);
+  // Before any view's effects: charts read the theme's colors from the page when they draw.
+  useLayoutEffect(() => applyTheme(theme), [theme]);
   const toggleTheme = useCallback(() => setTheme((t) => (t === "dark" ? "light" : "dark")), []);
   const [auth, setAuth] = useState<{ token: string; principal: Principal } | "checking" | undefined>(() => {
     const token = storedToken();
@@ -75,11 +76,13 @@ export function App() {
       />
     );
   return (
-    <SessionProvider token={auth.token} principal={auth.principal} onLogout={logout}>
-      <LiveProvider>
-        <Shell theme={theme} onTheme={toggleTheme} />
-      </LiveProvider>
-    </SessionProvider>
+    <ThemeContext.Provider value={theme}>
+      <SessionProvider token={auth.token} principal={auth.principal} onLogout={logout}>
+        <LiveProvider>
+          <Shell theme={theme} onTheme={toggleTheme} />
+        </LiveProvider>
+      </SessionProvider>
+    </ThemeContext.Provider>
   );
 }
 

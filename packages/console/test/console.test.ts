@@ -100,6 +100,9 @@ describe("the console", { timeout: 180_000 }, () => {
     await page.getByLabel("Temperature").check();
     await page.waitForFunction(() => /°C/.test(document.querySelector(".legend")?.textContent ?? ""));
     await shot(page, "floor-rack");
+    await page.keyboard.press("Escape");
+    await page.waitForURL(/\/floor\?by=temperature$/);
+    assert.equal(await page.getByRole("heading", { name: "Rack r02" }).count(), 0);
     await page.context().close();
   });
 

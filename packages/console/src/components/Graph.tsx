@@ -1,6 +1,7 @@
 /** A Cytoscape graph laid out in layers (rack → nodes → NVLink domains / leaves → spines). */
 import cytoscape from "cytoscape";
 import { useEffect, useRef } from "react";
+import { useTheme } from "../theme.tsx";
 
 export interface GraphData {
   nodes: { id: string; label: string; kind: string }[];
@@ -19,6 +20,9 @@ const COLORS: Record<string, string> = {
 
 export function Graph({ data }: { data: GraphData }) {
   const box = useRef<HTMLDivElement>(null);
+  const theme = useTheme();
+  // Drawn anew when the theme changes: label colors are read from the page's at creation.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: theme changes the CSS color read inside
   useEffect(() => {
     const text = getComputedStyle(box.current!).color;
     const cy = cytoscape({
@@ -60,7 +64,7 @@ export function Graph({ data }: { data: GraphData }) {
       wheelSensitivity: 0.3,
     });
     return () => cy.destroy();
-  }, [data]);
+  }, [data, theme]);
   return (
     <div>
       <div

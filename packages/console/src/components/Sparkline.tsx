@@ -1,11 +1,17 @@
 /** A small uPlot line of one measure over time, sized to its box, recolored with the theme. */
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
+import { useTheme } from "../theme.tsx";
 import "uplot/dist/uPlot.min.css";
 
 export function Sparkline({ times, values, label }: { times: number[]; values: number[]; label: string }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
+  const theme = useTheme();
+  const latest = useRef({ times, values });
+  latest.current = { times, values };
+  // Made anew when the theme changes: its colors are read from the page's at creation.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: theme changes the CSS variables read inside
   useEffect(() => {
     const el = box.current!;
     const stroke = getComputedStyle(el).getPropertyValue("--accent").trim() || "#4ea1ff";
@@ -20,7 +26,7 @@ export function Sparkline({ times, values, label }: { times: number[]; values: n
         scales: { x: { time: false } },
         series: [{}, { stroke, width: 1.5, fill: `${stroke}22` }],
       },
-      [[], []],
+      [latest.current.times.map((t) => t / 1000), latest.current.values],
       el,
     );
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height: 44 }));
@@ -29,7 +35,7 @@ export function Sparkline({ times, values, label }: { times: number[]; values: n
       resize.disconnect();
       plot.current?.destroy();
     };
-  }, []);
+  }, [theme]);
   useEffect(() => {
     plot.current?.setData([times.map((t) => t / 1000), values]);
   }, [times, values]);

@@ -8,7 +8,7 @@ import { Async, Empty } from "../components/State.tsx";
 import { si, watts } from "../format.ts";
 import { usePoll } from "../hooks.tsx";
 import type { Entity, Page, RackValues } from "../model/floor.ts";
-import { Link } from "../router.tsx";
+import { Link, navigate } from "../router.tsx";
 import { useSession } from "../session.tsx";
 
 interface SeriesAnswer {
@@ -52,6 +52,14 @@ export function RackPanel(props: {
     rackId ? `/v1/topology/entities/${encodeURIComponent(rackId)}` : null,
   );
   const heading = useRef<HTMLHeadingElement>(null);
+  // Escape closes the panel, as its × does.
+  useEffect(() => {
+    const close = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && !e.defaultPrevented) navigate(props.closeHref);
+    };
+    addEventListener("keydown", close);
+    return () => removeEventListener("keydown", close);
+  }, [props.closeHref]);
   const shownId = rack.data?.entity.id;
   useEffect(() => {
     if (shownId) heading.current?.focus();
