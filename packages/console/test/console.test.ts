@@ -136,6 +136,12 @@ describe("the console", { timeout: 180_000 }, () => {
     await page.getByRole("link", { name: "Orgs" }).click();
     await page.getByRole("rowheader", { name: /acme/ }).waitFor();
     await page.getByRole("rowheader", { name: /globex/ }).waitFor();
+    // Users and API tokens per org, counted (the last two columns).
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("table.list tbody tr td:last-child")].every((c) =>
+        /^\d+$/.test(c.textContent ?? ""),
+      ),
+    );
     await shot(page, "orgs");
 
     await page.getByRole("link", { name: "Events" }).click();
