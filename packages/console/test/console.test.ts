@@ -97,6 +97,8 @@ describe("the console", { timeout: 180_000 }, () => {
     await page.waitForFunction(() =>
       [...document.querySelectorAll("td[data-cap]")].every((c) => c.getAttribute("data-cap") !== ""),
     );
+    // The job on each GPU, and what holds its cap, from the power service.
+    await page.locator("tr[data-gpu]").getByRole("link", { name: "acme-chat" }).first().waitFor();
     await page.getByLabel("Temperature").check();
     await page.waitForFunction(() => /°C/.test(document.querySelector(".legend")?.textContent ?? ""));
     await shot(page, "floor-rack");
@@ -256,11 +258,26 @@ describe("the console", { timeout: 180_000 }, () => {
     // The BMCs' limits, read back by the collector, come down on the floor.
     await page.goto(`${lab.url}/floor/rack/${encodeURIComponent("rack:r01")}`);
     await page.waitForFunction(
-      () =>
-        [...document.querySelectorAll("td[data-cap]")].every((c) => Number(c.getAttribute("data-cap")) < 700),
+      () => {
+        const caps = [...document.querySelectorAll("td[data-cap]")].map((c) => c.getAttribute("data-cap"));
+        return caps.length === 32 && caps.every((c) => c !== "" && Number(c) < 700);
+      },
       undefined,
       { timeout: 30_000 },
     );
+    // Each GPU says what holds its cap now: the facility's budget.
+    await page.locator("tr[data-gpu] td[data-cap]").filter({ hasText: "facility" }).first().waitFor();
+    // For the picture: the GPUs' draw follows their new caps within a few readings.
+    await page
+      .waitForFunction(
+        () => {
+          const first = [...document.querySelectorAll("tr[data-gpu] td:first-of-type")][0];
+          return first !== undefined && Number.parseFloat(first.textContent ?? "") <= 250;
+        },
+        undefined,
+        { timeout: 15_000 },
+      )
+      .catch(() => {});
     await shot(page, "floor-capped");
     await page.getByRole("link", { name: "GPU 0" }).first().click();
     await page.getByRole("heading", { name: /Why gpu:r01-dgx1\/0 has its cap/ }).waitFor();

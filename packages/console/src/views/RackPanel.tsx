@@ -1,6 +1,7 @@
 /**
  * One rack opened from the floor: its nodes and GPUs with live power, temperature, utilization
- * and cap, read from the GPUs' dcgm series and the BMCs' power limits. A rack the user may not
+ * and cap, read from the GPUs' dcgm series and the BMCs' power limits, and the job on each GPU
+ * and what holds its cap, from the power service. A rack the user may not
  * see answers exactly like one that does not exist, and says so.
  */
 import { useEffect, useMemo, useRef, useState } from "react";
@@ -8,6 +9,8 @@ import { Async, Empty } from "../components/State.tsx";
 import { si, watts } from "../format.ts";
 import { usePoll } from "../hooks.tsx";
 import type { Entity, Page, RackValues } from "../model/floor.ts";
+import { jobKeyOf } from "../model/placement.ts";
+import type { Explanation } from "../model/power.ts";
 import { Link, navigate } from "../router.tsx";
 import { useSession } from "../session.tsx";
 
@@ -112,6 +115,45 @@ export function RackPanel(props: {
   );
 }
 
+/** Which job holds each GPU and what holds its cap, from the power service (every 10 s). */
+function useHolders(gpuIds: string[]): Map<string, { job: string | null; binding: string }> {
+  const { api } = useSession();
+  const [out, setOut] = useState(new Map<string, { job: string | null; binding: string }>());
+  const key = gpuIds.join(",");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the GPU list
+  useEffect(() => {
+    if (gpuIds.length === 0) return;
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const read = async () => {
+      const next = new Map<string, { job: string | null; binding: string }>();
+      for (let i = 0; i < gpuIds.length; i += 16) {
+        const batch = gpuIds.slice(i, i + 16);
+        const answers = await Promise.all(
+          batch.map((id) => api.get<Explanation>(`/v1/power/gpus/${encodeURIComponent(id)}`, abort.signal)),
+        );
+        for (const e of answers)
+          next.set(e.gpu, { job: e.job, binding: e.binding.name ?? e.binding.level ?? e.binding.kind });
+      }
+      setOut(next);
+    };
+    const loop = () =>
+      read()
+        .catch(() => {
+          // No power service, or it does not know the GPU yet: the columns stay blank.
+        })
+        .finally(() => {
+          if (!abort.signal.aborted) timer = setTimeout(loop, 10_000);
+        });
+    loop();
+    return () => {
+      abort.abort();
+      clearTimeout(timer);
+    };
+  }, [api, key]);
+  return out;
+}
+
 function Gpus({ rackId, gpuId }: { rackId: string; gpuId?: string }) {
   const nodes = usePoll<Page<Entity>>(`/v1/topology/nodes?rack=${encodeURIComponent(rackId)}&limit=1000`);
   const gpus = usePoll<Page<Entity>>(`/v1/topology/gpus?rack=${encodeURIComponent(rackId)}&limit=10000`);
@@ -137,6 +179,7 @@ function Gpus({ rackId, gpuId }: { rackId: string; gpuId?: string }) {
     }
     return out;
   }, [series.data]);
+  const holders = useHolders(useMemo(() => (gpus.data?.items ?? []).map((g) => g.id), [gpus.data]));
   const byNode = useMemo(() => {
     const m = new Map<string, Entity[]>();
     for (const g of gpus.data?.items ?? []) m.set(g.parent ?? "", [...(m.get(g.parent ?? "") ?? []), g]);
@@ -158,17 +201,20 @@ function Gpus({ rackId, gpuId }: { rackId: string; gpuId?: string }) {
                 <th scope="col">Temp</th>
                 <th scope="col">Util</th>
                 <th scope="col">Cap</th>
+                <th scope="col">Job</th>
               </tr>
             </thead>
             {page.items.map((node) => (
               <tbody key={node.id}>
                 <tr className="node-row">
-                  <th scope="rowgroup" colSpan={5}>
+                  <th scope="rowgroup" colSpan={6}>
                     {node.name} <span className="muted">{node.type}</span>
                   </th>
                 </tr>
                 {(byNode.get(node.id) ?? []).map((g) => {
                   const r = readings.get(g.id) ?? {};
+                  const h = holders.get(g.id);
+                  const job = jobKeyOf(h?.job ?? null);
                   return (
                     <tr key={g.id} className={g.id === gpuId ? "marked" : undefined} data-gpu={g.id}>
                       <th scope="row">
@@ -179,7 +225,17 @@ function Gpus({ rackId, gpuId }: { rackId: string; gpuId?: string }) {
                       <td>{watts(r.power)}</td>
                       <td>{r.temperature === undefined ? "–" : `${Math.round(r.temperature)} °C`}</td>
                       <td>{r.utilization === undefined ? "–" : `${Math.round(r.utilization)} %`}</td>
-                      <td data-cap={r.cap ?? ""}>{watts(r.cap)}</td>
+                      <td data-cap={r.cap ?? ""} title={h ? `held by ${h.binding}` : undefined}>
+                        {watts(r.cap)}
+                        {h && <div className="muted small">{h.binding}</div>}
+                      </td>
+                      <td>
+                        {job ? (
+                          <Link href={`/topology/job/${encodeURIComponent(job)}`}>{job}</Link>
+                        ) : (
+                          <span className="muted">{h ? "idle" : "–"}</span>
+                        )}
+                      </td>
                     </tr>
                   );
                 })}
