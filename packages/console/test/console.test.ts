@@ -292,6 +292,14 @@ describe("the console", { timeout: 180_000 }, () => {
     await shot(page, "power-why");
     await page.getByRole("button", { name: "Clear" }).click();
     await page.getByRole("status").filter({ hasText: "cleared" }).waitFor();
+    // A demand-response event: added for later, listed, cancelled.
+    await page.getByLabel("Starting in").fill("60");
+    await page.getByRole("button", { name: "Add event" }).click();
+    const cancel = page.getByRole("button", { name: /^Cancel event dr-/ });
+    await cancel.waitFor();
+    await cancel.click();
+    await page.getByRole("status").filter({ hasText: "cancelled" }).waitFor();
+    await cancel.waitFor({ state: "detached" });
     await page.context().close();
   });
 

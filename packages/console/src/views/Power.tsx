@@ -21,6 +21,7 @@ import {
 } from "../model/power.ts";
 import { Link, segments } from "../router.tsx";
 import { isAdmin, useSession } from "../session.tsx";
+import { DemandResponse } from "./DemandResponse.tsx";
 
 export function Power({ path }: { path: string }) {
   const [what, id] = segments(path, "/power");
@@ -165,19 +166,6 @@ function Target() {
                 </ul>
               </>
             )}
-            {t.events.length > 0 && (
-              <>
-                <h3>Demand-response events</h3>
-                <ul className="schedule">
-                  {t.events.map((e) => (
-                    <li key={e.id}>
-                      {e.id}: {describeTarget(e.target)} from {clock(e.startMs)} to {clock(e.endMs)}
-                      {e.reason ? ` (${e.reason})` : ""}
-                    </li>
-                  ))}
-                </ul>
-              </>
-            )}
             {t.bms && (
               <p className="muted">
                 Building management system {t.bms.url}
@@ -207,6 +195,7 @@ function Target() {
         </button>
         {message && <span role="status">{message}</span>}
       </form>
+      {target.data && <DemandResponse events={target.data.events} onChanged={target.reload} />}
     </section>
   );
 }
