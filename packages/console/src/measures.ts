@@ -30,15 +30,23 @@ const RAMP = [
   [215, 48, 39],
 ];
 
-/** The ramp's color at `t` in [0, 1]. */
+const DARKEN_ABOVE = 0.15;
+const DARKEN_BELOW = 0.23;
+
+/** The ramp's color at `t` in [0, 1], always readable under black or white text. */
 export function ramp(t: number): string {
   const x = Math.min(1, Math.max(0, t)) * (RAMP.length - 1);
   const i = Math.min(RAMP.length - 2, Math.floor(x));
   const f = x - i;
   const a = RAMP[i]!;
   const b = RAMP[i + 1]!;
-  const c = (k: number) => Math.round(a[k]! + (b[k]! - a[k]!) * f);
-  return `rgb(${c(0)},${c(1)},${c(2)})`;
+  const mixed = [0, 1, 2].map((k) => a[k]! + (b[k]! - a[k]!) * f);
+  // Between these luminances neither black nor white text reaches 4.5:1: such colors are darkened
+  // just enough for white text to.
+  const l = luminance(`rgb(${mixed.map(Math.round).join(",")})`)!;
+  const scale = l > DARKEN_ABOVE && l < DARKEN_BELOW ? (DARKEN_ABOVE / l) ** (1 / 2.2) : 1;
+  const [r, g, bl] = mixed.map((v) => Math.round(v * scale)) as [number, number, number];
+  return `rgb(${r},${g},${bl})`;
 }
 
 const ORG_COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f"];
@@ -60,4 +68,29 @@ export function measureColor(
   if (value === undefined || !Number.isFinite(value)) return "var(--unknown)";
   const t = max > min ? (value - min) / (max - min) : 0.5;
   return ramp(highIsHot ? t : 1 - t);
+}
+
+/** Relative luminance (WCAG 2) of an `rgb(r,g,b)` or `#rrggbb` color; undefined for anything else. */
+export function luminance(color: string): number | undefined {
+  const rgb = /^rgb\((\d+),\s*(\d+),\s*(\d+)\)$/.exec(color);
+  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+  const parts = rgb
+    ? rgb.slice(1, 4).map(Number)
+    : hex
+      ? hex.slice(1, 4).map((h) => Number.parseInt(h, 16))
+      : undefined;
+  if (!parts) return undefined;
+  const [r, g, b] = parts.map((v) => {
+    const c = v / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  }) as [number, number, number];
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** Near-black or white, whichever reads better on `background` (the theme's text color when unknown). */
+export function textOn(background: string): string {
+  const l = luminance(background);
+  if (l === undefined) return "var(--text)";
+  // Contrast against black is (l + 0.05) / 0.05, against white 1.05 / (l + 0.05): they cross at l ≈ 0.18.
+  return l > 0.18 ? "#0b0f14" : "#ffffff";
 }

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { percent, si, watts } from "../src/format.ts";
-import { measureColor, orgColor, ramp } from "../src/measures.ts";
+import { luminance, measureColor, orgColor, ramp, textOn } from "../src/measures.ts";
 import { eventRows, filterRows, type XidEvent } from "../src/model/events.ts";
 import { type Entity, layoutOf, rackValuesOf, shortNames } from "../src/model/floor.ts";
 import { type KpiRow, minutePoints, totalsOf } from "../src/model/kpi.ts";
@@ -57,7 +57,7 @@ describe("formats", () => {
 describe("colors", () => {
   it("runs the ramp from blue to red and clamps", () => {
     assert.equal(ramp(0), "rgb(49,104,142)");
-    assert.equal(ramp(1), "rgb(215,48,39)");
+    assert.equal(ramp(1), "rgb(205,46,37)");
     assert.equal(ramp(-3), ramp(0));
     assert.equal(ramp(7), ramp(1));
   });
@@ -332,5 +332,25 @@ describe("events", () => {
     assert.deepEqual(keys("", "", "FALLEN"), ["Xid 79"]);
     assert.deepEqual(keys("", "", "r03-dgx2"), ["Xid 79"]);
     assert.deepEqual(keys("power", "Xid 79", ""), []);
+  });
+});
+
+describe("text on colored tiles", () => {
+  const cases: [string, string][] = [
+    ["rgb(49,104,142)", "#ffffff"],
+    ["rgb(253,231,37)", "#0b0f14"],
+    ["rgb(215,48,39)", "#ffffff"],
+    ["#7f7f7f", "#0b0f14"],
+    ["var(--unknown)", "var(--text)"],
+  ];
+  for (const [background, want] of cases) it(background, () => assert.equal(textOn(background), want));
+
+  it("keeps WCAG AA contrast (4.5:1) for every color of the ramp", () => {
+    for (let t = 0; t <= 1; t += 0.05) {
+      const bg = luminance(ramp(t))!;
+      const fg = textOn(ramp(t)) === "#ffffff" ? 1 : luminance("#0b0f14")!;
+      const ratio = (Math.max(bg, fg) + 0.05) / (Math.min(bg, fg) + 0.05);
+      assert.ok(ratio >= 4.5, `${ramp(t)}: ${ratio.toFixed(2)}`);
+    }
   });
 });

@@ -7,7 +7,7 @@ import { type KeyboardEvent, type MouseEvent, memo, useMemo } from "react";
 import { Empty, Failed, Loading } from "../components/State.tsx";
 import { useFloor } from "../floor-data.tsx";
 import { si } from "../format.ts";
-import { MEASURES, type Measure, type MeasureId, measureColor, orgColor } from "../measures.ts";
+import { MEASURES, type Measure, type MeasureId, measureColor, orgColor, textOn } from "../measures.ts";
 import type { Entity, RackValues } from "../model/floor.ts";
 import { navigate, segments, useLocation } from "../router.tsx";
 import { RackPanel } from "./RackPanel.tsx";
@@ -193,7 +193,7 @@ const RackTile = memo(function RackTile(props: {
       <a
         href={props.href}
         className={`rack${props.selected ? " selected" : ""}`}
-        style={{ background: props.color }}
+        style={{ background: props.color, color: textOn(props.color) }}
         aria-label={`Rack ${props.rack.name}${props.rack.org ? ` (${props.rack.org})` : ""}, ${props.label}`}
         aria-current={props.selected ? "true" : undefined}
         data-rack={props.rack.id}
