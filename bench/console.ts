@@ -203,7 +203,7 @@ export async function benchConsole(): Promise<Row[]> {
   const url = await api.listen();
   const browser = await launchBrowser();
   try {
-    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
     // A tab that logged in before: the token and who it is for are in its session storage.
     await context.addInitScript(
       `sessionStorage.setItem("flightdeck.token", "bench");
@@ -219,7 +219,7 @@ export async function benchConsole(): Promise<Row[]> {
     const after = await page.locator("a.rack .rack-value").first().textContent();
     await page.screenshot({
       path: fileURLToPath(new URL("../screenshots/floor-1000-racks.png", import.meta.url)),
-      clip: { x: 0, y: 0, width: 1280, height: 720 },
+      clip: { x: 0, y: 0, width: 1920, height: 760 },
     });
     if (before === after) throw new Error("the floor did not update while it was measured");
     const spanMs = frames.at(-1)! - frames[0]!;
