@@ -107,6 +107,10 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme: () => void }) {
     if (path === "/" || path === "/login") navigate("/overview", true);
   }, [path]);
   const nav = NAV.filter(([href]) => href !== "/orgs" || isAdmin(principal));
+  const title = NAV.find(([href]) => href === section)?.[1];
+  useEffect(() => {
+    document.title = title ? `${title} · Flightdeck` : "Flightdeck";
+  }, [title]);
   return (
     <div className="shell">
       <a className="skip" href="#main">

@@ -87,6 +87,7 @@ describe("the console", { timeout: 180_000 }, () => {
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Rack r02" }).waitFor();
     assert.match(page.url(), /\/floor\/rack\/rack%3Ar02$/);
+    assert.equal(await page.title(), "Floor · Flightdeck");
     const gpuRows = page.locator("tr[data-gpu]");
     await gpuRows.nth(31).waitFor();
     assert.equal(await gpuRows.count(), 32);
