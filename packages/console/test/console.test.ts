@@ -55,6 +55,8 @@ const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}${na
 describe("the console", { timeout: 180_000 }, () => {
   it("logs in with a pasted token and shows live numbers on the overview", async () => {
     const page = await open("/");
+    await page.getByLabel("API token").waitFor();
+    await shot(page, "login");
     await page.getByLabel("API token").fill("not-a-token");
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("alert").filter({ hasText: "refused" }).waitFor();
