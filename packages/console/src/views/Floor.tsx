@@ -3,7 +3,7 @@
  * opens its nodes and GPUs (/floor/rack/ID), a GPU link opens its rack with the GPU marked
  * (/floor/gpu/ID). The measure is in the URL (?by=), so a link shows what its sender saw.
  */
-import { type KeyboardEvent, type MouseEvent, memo, useDeferredValue, useMemo } from "react";
+import { type KeyboardEvent, type MouseEvent, memo, useMemo } from "react";
 import { Empty, Failed, Loading } from "../components/State.tsx";
 import { useFloor } from "../floor-data.tsx";
 import { si } from "../format.ts";
@@ -16,10 +16,7 @@ export function Floor({ path }: { path: string }) {
   const { query } = useLocation();
   const measure = MEASURES.find((m) => m.id === query.get("by")) ?? MEASURES[0]!;
   const [what, id] = segments(path, "/floor");
-  const { layout, racks, values: latest, error } = useFloor(measure.id);
-  // New readings repaint a thousand tiles: React does it in slices between frames, never in one
-  // long frame, and the floor stays responsive while it does.
-  const values = useDeferredValue(latest);
+  const { layout, racks, values, error } = useFloor(measure.id);
   const orgs = useMemo(
     () => [...new Set((racks ?? []).map((r) => r.org).filter((o): o is string => o !== null))].sort(),
     [racks],
