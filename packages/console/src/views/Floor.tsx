@@ -3,7 +3,7 @@
  * opens its nodes and GPUs (/floor/rack/ID), a GPU link opens its rack with the GPU marked
  * (/floor/gpu/ID). The measure is in the URL (?by=), so a link shows what its sender saw.
  */
-import { type KeyboardEvent, type MouseEvent, memo, useMemo } from "react";
+import { type KeyboardEvent, type MouseEvent, memo, useEffect, useMemo, useState } from "react";
 import { Empty, Failed, Loading } from "../components/State.tsx";
 import { useFloor } from "../floor-data.tsx";
 import { si } from "../format.ts";
@@ -17,6 +17,7 @@ export function Floor({ path }: { path: string }) {
   const measure = MEASURES.find((m) => m.id === query.get("by")) ?? MEASURES[0]!;
   const [what, id] = segments(path, "/floor");
   const { layout, racks, values, error } = useFloor(measure.id);
+  const shown = useFirstReadings(layout !== undefined, values.size > 0);
   const orgs = useMemo(
     () => [...new Set((racks ?? []).map((r) => r.org).filter((o): o is string => o !== null))].sort(),
     [racks],
@@ -68,9 +69,9 @@ export function Floor({ path }: { path: string }) {
       <div className={`floor-body${rackId || gpuId ? " with-panel" : ""}`}>
         <div className="floor-main">
           {error && !layout && <Failed error={error} what="the floor" />}
-          {!error && !layout && <Loading what="the floor" />}
+          {!error && !shown && <Loading what="the floor" />}
           {layout && layout.rackCount === 0 && <Empty>No racks you may see on this factory.</Empty>}
-          {layout && (
+          {layout && shown && (
             // One click handler for every tile: a thousand racks need not carry a thousand handlers.
             // biome-ignore lint/a11y/noStaticElementInteractions: the tiles are links; this only delegates their clicks and arrow keys
             <div className="plan" onClick={openTile} onKeyDown={moveFocus}>
@@ -126,6 +127,23 @@ export function Floor({ path }: { path: string }) {
       </div>
     </div>
   );
+}
+
+/** How long the floor waits for its first readings before it shows racks without them. */
+const FIRST_READINGS_MS = 1500;
+
+/**
+ * Whether to draw the floor: once its layout and first readings are in, or the layout and
+ * FIRST_READINGS_MS have passed. A thousand tiles are drawn once, colored, not twice.
+ */
+function useFirstReadings(haveLayout: boolean, haveReadings: boolean): boolean {
+  const [waited, setWaited] = useState(false);
+  useEffect(() => {
+    if (!haveLayout || haveReadings) return;
+    const timer = setTimeout(() => setWaited(true), FIRST_READINGS_MS);
+    return () => clearTimeout(timer);
+  }, [haveLayout, haveReadings]);
+  return haveLayout && (haveReadings || waited);
 }
 
 /** Opens a rack tile's link in place on a plain click. */
