@@ -1,6 +1,7 @@
 /** The floor's layout (halls → rows → racks) and each rack's live values for every measure. */
 import { useMemo } from "react";
 import { useList, useLive, usePoll } from "./hooks.tsx";
+import { type XidEvent, xidsByRack } from "./model/events.ts";
 import { type Entity, layoutOf, rackValuesOf, type StrandedLevel } from "./model/floor.ts";
 
 /** The halls, rows and racks the user may see. */
@@ -47,6 +48,24 @@ export function useRackTemperatures(on: boolean): Map<string, number> | undefine
     }
     return out;
   }, [nodes.data, series.data]);
+}
+
+/** How recent an Xid event must be to mark its rack on the floor. */
+export const RECENT_XID_MS = 15 * 60_000;
+
+/**
+ * Racks with Xid events in the last RECENT_XID_MS, and how many. The nodes are read only once
+ * there is an event to place.
+ */
+export function useRackXids(): Map<string, number> {
+  const events = usePoll<{ events: XidEvent[] }>("/v1/telemetry/events?limit=10000", 5000);
+  const any = (events.data?.events.length ?? 0) > 0;
+  const nodes = useList<Entity>(any ? "/v1/topology/nodes" : null);
+  return useMemo(() => {
+    if (!events.data || !nodes.data) return new Map<string, number>();
+    const rackOfNode = new Map(nodes.data.items.map((n) => [n.id, n.parent ?? ""]));
+    return xidsByRack(events.data.events, rackOfNode, Date.now() - RECENT_XID_MS);
+  }, [events.data, nodes.data]);
 }
 
 /** Everything the floor shows, live. */

@@ -172,6 +172,13 @@ describe("the console", { timeout: 180_000 }, () => {
     await link.click();
     await page.getByRole("heading", { name: "Rack r03" }).waitFor();
     await page.locator('tr.marked[data-gpu="gpu:r03-dgx2/5"]').waitFor();
+    // The floor marks the rack, and says so to a screen reader.
+    await page.locator('a.rack[data-rack="rack:r03"] .xid-mark').waitFor();
+    assert.match(
+      (await page.locator('a.rack[data-rack="rack:r03"]').getAttribute("aria-label")) ?? "",
+      /1 Xid event/,
+    );
+    assert.equal(await page.locator('a.rack[data-rack="rack:r01"] .xid-mark').count(), 0);
     await page.context().close();
   });
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { percent, si, watts } from "../src/format.ts";
 import { luminance, measureColor, orgColor, ramp, textOn } from "../src/measures.ts";
-import { eventRows, filterRows, type XidEvent } from "../src/model/events.ts";
+import { eventRows, filterRows, type XidEvent, xidsByRack } from "../src/model/events.ts";
 import { type Entity, layoutOf, rackValuesOf, shortNames } from "../src/model/floor.ts";
 import { type KpiRow, minutePoints, totalsOf } from "../src/model/kpi.ts";
 import { jobKeyOf, placementsOf } from "../src/model/placement.ts";
@@ -352,5 +352,35 @@ describe("text on colored tiles", () => {
       const ratio = (Math.max(bg, fg) + 0.05) / (Math.min(bg, fg) + 0.05);
       assert.ok(ratio >= 4.5, `${ramp(t)}: ${ratio.toFixed(2)}`);
     }
+  });
+});
+
+describe("Xid events on the floor", () => {
+  it("counts a rack's recent events by their GPUs' nodes, leaving out old and unplaced ones", () => {
+    const e = (gpuId: string | undefined, timestampMs: number): XidEvent => ({
+      kind: "xid",
+      xid: 79,
+      message: "",
+      hostname: "h",
+      timestampMs,
+      severity: 3,
+      ...(gpuId ? { gpuId } : {}),
+    });
+    const racks = new Map([
+      ["node:r01-dgx1", "rack:r01"],
+      ["node:r02-dgx1", "rack:r02"],
+    ]);
+    const counts = xidsByRack(
+      [
+        e("gpu:r01-dgx1/0", 100),
+        e("gpu:r01-dgx1/3", 200),
+        e("gpu:r02-dgx1/0", 10),
+        e(undefined, 300),
+        e("gpu:x/1", 300),
+      ],
+      racks,
+      50,
+    );
+    assert.deepEqual([...counts], [["rack:r01", 2]]);
   });
 });

@@ -76,3 +76,19 @@ export function filterRows(rows: EventRow[], source: string, code: string, text:
       (t === "" || `${r.code} ${r.gpu ?? ""} ${r.where} ${r.what} ${r.action}`.toLowerCase().includes(t)),
   );
 }
+
+/** Xid events per rack since `sinceMs`, from each event's GPU (`gpu:NODE/N` → node → rack). */
+export function xidsByRack(
+  events: XidEvent[],
+  rackOfNode: Map<string, string>,
+  sinceMs: number,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of events) {
+    if (e.timestampMs < sinceMs || !e.gpuId) continue;
+    const m = /^gpu:(.+)\/\d+$/.exec(e.gpuId);
+    const rack = m ? rackOfNode.get(`node:${m[1]}`) : undefined;
+    if (rack) out.set(rack, (out.get(rack) ?? 0) + 1);
+  }
+  return out;
+}

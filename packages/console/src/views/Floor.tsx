@@ -5,7 +5,7 @@
  */
 import { type KeyboardEvent, type MouseEvent, memo, useEffect, useMemo, useState } from "react";
 import { Empty, Failed, Loading } from "../components/State.tsx";
-import { useFloor } from "../floor-data.tsx";
+import { useFloor, useRackXids } from "../floor-data.tsx";
 import { si } from "../format.ts";
 import { MEASURES, type Measure, type MeasureId, measureColor, orgColor, textOn } from "../measures.ts";
 import type { Entity, RackValues } from "../model/floor.ts";
@@ -18,6 +18,7 @@ export function Floor({ path }: { path: string }) {
   const [what, id] = segments(path, "/floor");
   const { layout, racks, values, error } = useFloor(measure.id);
   const shown = useFirstReadings(layout !== undefined, values.size > 0);
+  const xids = useRackXids();
   const orgs = useMemo(
     () => [...new Set((racks ?? []).map((r) => r.org).filter((o): o is string => o !== null))].sort(),
     [racks],
@@ -87,6 +88,7 @@ export function Floor({ path }: { path: string }) {
                             key={rack.id}
                             rack={rack}
                             short={row.labels[i] ?? rack.name}
+                            xids={xids.get(rack.id) ?? 0}
                             selected={rack.id === rackId}
                             color={
                               measure.id === "org"
@@ -200,6 +202,8 @@ const RackTile = memo(function RackTile(props: {
   rack: Entity;
   /** The name on the tile: without what the row's racks share. */
   short: string;
+  /** Xid events in the rack lately (0: none). */
+  xids: number;
   selected: boolean;
   color: string;
   text: string;
@@ -212,11 +216,20 @@ const RackTile = memo(function RackTile(props: {
         href={props.href}
         className={`rack${props.selected ? " selected" : ""}`}
         style={{ background: props.color, color: textOn(props.color) }}
-        aria-label={`Rack ${props.rack.name}${props.rack.org ? ` (${props.rack.org})` : ""}, ${props.label}`}
+        aria-label={`Rack ${props.rack.name}${props.rack.org ? ` (${props.rack.org})` : ""}, ${props.label}${
+          props.xids > 0 ? `, ${props.xids} Xid event${props.xids > 1 ? "s" : ""} in the last 15 minutes` : ""
+        }`}
         aria-current={props.selected ? "true" : undefined}
         data-rack={props.rack.id}
       >
-        <span className="rack-name">{props.short}</span>
+        <span className="rack-name">
+          {props.short}
+          {props.xids > 0 && (
+            <span className="xid-mark" aria-hidden="true" title={`${props.xids} Xid events lately`}>
+              !
+            </span>
+          )}
+        </span>
         <span className="rack-value">{props.text}</span>
       </a>
     </li>
