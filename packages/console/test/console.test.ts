@@ -69,7 +69,7 @@ describe("the console", { timeout: 180_000 }, () => {
       timeout: 30_000,
     });
     await page.waitForTimeout(2500);
-    await shot(page, "overview");
+    await shot(page, "overview-first");
     await page.context().close();
   });
 
@@ -230,6 +230,10 @@ describe("the console", { timeout: 180_000 }, () => {
   it("shows a banner when the API stops answering, and switches themes", async () => {
     const page = await open("/overview", lab.adminToken);
     await page.getByRole("heading", { name: "Overview" }).waitFor();
+    // Later in the run every job reports: the overview as an operator sees it on a running factory.
+    await page.locator(".attention a").nth(7).waitFor();
+    await page.waitForTimeout(4000);
+    await shot(page, "overview");
     assert.equal(await page.locator("html").getAttribute("data-theme"), "dark");
     await page.getByRole("button", { name: "Switch to light theme" }).click();
     assert.equal(await page.locator("html").getAttribute("data-theme"), "light");

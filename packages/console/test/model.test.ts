@@ -5,7 +5,7 @@ import { percent, si, watts } from "../src/format.ts";
 import { luminance, measureColor, orgColor, ramp, textOn } from "../src/measures.ts";
 import { eventRows, filterRows, type XidEvent, xidsByRack } from "../src/model/events.ts";
 import { type Entity, layoutOf, rackValuesOf, shortNames } from "../src/model/floor.ts";
-import { type KpiRow, minutePoints, totalsOf } from "../src/model/kpi.ts";
+import { type KpiRow, minutePoints, pduPowerPoints, totalsOf } from "../src/model/kpi.ts";
 import { jobKeyOf, placementsOf } from "../src/model/placement.ts";
 import {
   type Action,
@@ -382,5 +382,24 @@ describe("Xid events on the floor", () => {
       50,
     );
     assert.deepEqual([...counts], [["rack:r01", 2]]);
+  });
+});
+
+describe("metered power history", () => {
+  it("adds the racks' PDU energy a minute into watts, skipping racks without meters", () => {
+    const row = (minuteMs: number, pduEnergyJoules: number | null) => ({
+      minuteMs,
+      promptTokens: 0,
+      generatedTokens: 0,
+      trainingTokens: 0,
+      energyJoules: 0,
+      gpuSeconds: 0,
+      usableGpuSeconds: 0,
+      pduEnergyJoules,
+    });
+    assert.deepEqual(pduPowerPoints([row(60_000, 600_000), row(0, 60_000), row(0, 120_000), row(0, null)]), [
+      { atMs: 60_000, watts: 3000 },
+      { atMs: 120_000, watts: 10_000 },
+    ]);
   });
 });

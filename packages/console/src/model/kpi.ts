@@ -64,6 +64,19 @@ export interface Rollup {
   energyJoules: number;
   gpuSeconds: number;
   usableGpuSeconds: number;
+  /** The rack PDUs' metered energy (rollups by rack); null where none was metered. */
+  pduEnergyJoules?: number | null;
+}
+
+/** The racks' metered power a minute, from rollups by rack: their PDUs' energy over 60 s. */
+export function pduPowerPoints(rows: Rollup[]): { atMs: number; watts: number }[] {
+  const by = new Map<number, number>();
+  for (const r of rows)
+    if (typeof r.pduEnergyJoules === "number")
+      by.set(r.minuteMs, (by.get(r.minuteMs) ?? 0) + r.pduEnergyJoules);
+  return [...by.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([minuteMs, joules]) => ({ atMs: minuteMs + 60_000, watts: joules / 60 }));
 }
 
 /** Sums the one-minute rollups of every org into one point a minute. */

@@ -9,7 +9,7 @@ import { useFloor } from "../floor-data.tsx";
 import { percent, si, watts } from "../format.ts";
 import { useLive, usePoll } from "../hooks.tsx";
 import type { StrandedLevel } from "../model/floor.ts";
-import { minutePoints, type Rollup, type TotalsPoint } from "../model/kpi.ts";
+import { minutePoints, pduPowerPoints, type Rollup, type TotalsPoint } from "../model/kpi.ts";
 import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
 
@@ -18,7 +18,7 @@ export function Overview() {
   const live = useLive();
   const [since] = useMemo(() => [Date.now() - 3_600_000], []);
   const rollups = usePoll<{ rows: Rollup[] }>(`/v1/kpi/history?by=org&startMs=${since}`, 60_000);
-  const stranded = usePoll<{ atMs: number; levels: StrandedLevel[] }>("/v1/kpi/stranded", 5000);
+  const stranded = usePoll<{ atMs: number; levels: StrandedLevel[] }>("/v1/kpi/stranded", 2000);
   const events = usePoll<{ events: { timestampMs: number }[] }>("/v1/telemetry/events?limit=10000", 5000);
   const tree = usePoll<{ targetWatts: number | null; peakWatts: number }>("/v1/power/tree", 5000);
 
@@ -37,7 +37,16 @@ export function Overview() {
   const facilityDraw = feeds.reduce((s, f) => s + (f.drawWatts ?? 0), 0);
   // The facility's draw is the provider's to see; an org's users see their own GPUs' power.
   const facilityView = principal.org === null && feeds.length > 0;
-  const drawHistory = useDrawHistory(stranded.data);
+  const rackRollups = usePoll<{ rows: Rollup[] }>(
+    facilityView ? `/v1/kpi/history?by=rack&startMs=${since}` : null,
+    60_000,
+  );
+  const liveDraw = useDrawHistory(stranded.data);
+  // Before the view opened: the racks' metered power a minute (the feeds also carry losses above them).
+  const drawHistory = useMemo(() => {
+    const first = liveDraw[0]?.atMs ?? Infinity;
+    return [...pduPowerPoints(rackRollups.data?.rows ?? []).filter((p) => p.atMs < first), ...liveDraw];
+  }, [rackRollups.data, liveDraw]);
   // The power service knows the facility's peak (redundant feeds counted once); else the feeds' sum.
   const peak = tree.data?.peakWatts || undefined;
   const feedLimit = peak ?? feeds.reduce((s, f) => s + f.limitWatts, 0);
