@@ -135,8 +135,8 @@ function uniform(ctx: PolicyContext): Policy {
 export interface FlightdeckVariant {
   /** The supplies' efficiency the controller plans with (its default is its own assumption). */
   psuEfficiency?: number;
-  /** Inference curve flat above this fraction of the maximum cap (no gain above the knee). */
-  decodeKnee?: number;
+  /** The inference curve's knee and its gain from there to the maximum cap (`decodeCurve`). */
+  decode?: [knee: number, gainAbove: number];
 }
 
 function flightdeck(ctx: PolicyContext, variant: FlightdeckVariant): Policy {
@@ -145,9 +145,7 @@ function flightdeck(ctx: PolicyContext, variant: FlightdeckVariant): Policy {
   const controller = new PowerController({
     build,
     ...(variant.psuEfficiency !== undefined ? { budget: { psuEfficiency: variant.psuEfficiency } } : {}),
-    ...(variant.decodeKnee !== undefined
-      ? { curves: { inference: decodeCurve(variant.decodeKnee, 0) } }
-      : {}),
+    ...(variant.decode !== undefined ? { curves: { inference: decodeCurve(...variant.decode) } } : {}),
   });
   controller.setFacilityTarget({ watts: budgetWatts });
   controller.setJobs(ctx.jobs);

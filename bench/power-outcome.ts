@@ -21,10 +21,11 @@ const OVERSUBSCRIPTION_MAX_LOSS = 0.02;
 
 /** Prototyped controller inputs, measured with `--variants` (see docs/power.md). */
 const VARIANTS: [string, FlightdeckVariant][] = [
-  ["flightdeck+knee", { decodeKnee: 0.45 }],
-  ["flightdeck+knee+psu94", { decodeKnee: 0.45, psuEfficiency: PSU_EFFICIENCY }],
+  // The earlier default: inference gaining 2% between its knee and the maximum cap.
+  ["flightdeck-sloped-decode", { decode: [0.4, 0.02] }],
+  ["flightdeck+psu94", { psuEfficiency: PSU_EFFICIENCY }],
 ];
-const OVERSUBSCRIPTION_VARIANT = VARIANTS[0]!;
+const OVERSUBSCRIPTION_VARIANT = VARIANTS[1]!;
 
 /** One row of the outcome table, as `--json` prints it. */
 export interface OutcomeRow {

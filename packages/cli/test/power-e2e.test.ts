@@ -6,14 +6,22 @@
  * twin's BMCs are the service's. Time is stepped by hand, a scrape and a power pass after each.
  */
 import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createServer, FactoryState, PowerService, Telemetry } from "@flightdeck/api";
+import {
+  createModbusTcpClient,
+  type ModbusClient,
+  parseBmsMap,
+  writeBmsPoint,
+} from "@flightdeck/integrations";
 import { loadFactoryFile } from "@flightdeck/model";
 import { loadScenarioFile, type RunningSim, startSim, truthOf } from "@flightdeck/sim";
 import { openStore, type Store } from "@flightdeck/store";
 import type { FastifyInstance } from "fastify";
+import { startModbusServer } from "../../../scripts/testing/modbus.ts";
 
 const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 const LAB = root("examples/factories/lab.yaml");
@@ -25,6 +33,11 @@ let telemetry: Telemetry;
 let power: PowerService;
 let app: FastifyInstance;
 let token: string;
+let bmsServer: { proc: ChildProcess; port: number };
+/** The building management system's load target: a uint32 of watts in holding registers 0–1. */
+const BMS_MAP = parseBmsMap({
+  points: [{ name: "loadTargetWatts", unitId: 1, table: "holding", address: 0, type: "uint32", unit: "W" }],
+});
 
 async function api<T = Record<string, unknown>>(
   method: "GET" | "PUT" | "POST",
@@ -83,7 +96,15 @@ before(async () => {
   assert.ok((await state.apply(source, "lab.yaml", "test")).ok);
   telemetry = new Telemetry(state, { manual: true, store });
   await telemetry.start();
-  power = new PowerService(state, { telemetry, store, enforce: true, manual: true });
+  // A real Modbus server plays the BMS; a load target of 0 means none.
+  bmsServer = await startModbusServer({ "1": { holding: [0, 0], input: [0] } });
+  power = new PowerService(state, {
+    telemetry,
+    store,
+    enforce: true,
+    manual: true,
+    bms: { url: `modbus://127.0.0.1:${bmsServer.port}`, map: BMS_MAP, intervalMs: 100 },
+  });
   await power.start();
   app = await createServer({ store, state, telemetry, power });
   const admin = await store.createUser({ name: "root", org: null, role: "provider-admin", actor: "test" });
@@ -94,6 +115,7 @@ before(async () => {
 
 after(async () => {
   await power?.stop();
+  bmsServer?.proc.kill();
   await telemetry?.stop();
   await app?.close();
   await store?.close();
@@ -152,6 +174,39 @@ describe("the power service on the twin", () => {
     assert.match(past.json.detail, /in the past/);
     const audit = await store.listAudit({ limit: 10 });
     assert.ok(audit.some((a) => a.action === "power.target.set"));
+  });
+
+  it("follows a load target the BMS sets over Modbus, then lets it go", async () => {
+    const bms: ModbusClient = createModbusTcpClient({ host: "127.0.0.1", port: bmsServer.port });
+    const point = BMS_MAP.points[0]!;
+    const operator = (await api<{ watts: number; peakWatts: number }>("GET", "/v1/power/target")).json;
+    const wanted = Math.round(0.6 * operator.peakWatts);
+    try {
+      await writeBmsPoint(bms, point, wanted);
+      const deadline = Date.now() + 10_000;
+      while (power.target().source !== "bms" && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const t = (
+        await api<{ watts: number; source: string; bms: { loadTargetWatts: number } }>(
+          "GET",
+          "/v1/power/target",
+        )
+      ).json;
+      assert.equal(t.source, "bms");
+      assert.equal(t.bms.loadTargetWatts, wanted);
+      await power.tick();
+      const { over, worst } = await follow(wanted);
+      assert.ok(over <= 2, `${over} s over the BMS's ${wanted} W (worst ${worst} W)`);
+      assert.ok(floorWatts() <= wanted, `settled at ${floorWatts()} W over the BMS's ${wanted} W`);
+      // The BMS withdraws its target: the operator's is in force again.
+      await writeBmsPoint(bms, point, 0);
+      while (power.target().source === "bms" && Date.now() < deadline + 10_000)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal(power.target().source, "operator");
+      assert.equal(power.target().watts, operator.watts);
+    } finally {
+      bms.close();
+    }
   });
 
   it("keeps the site under a lowered target while one BMC does not answer", async () => {

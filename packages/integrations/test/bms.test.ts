@@ -3,10 +3,10 @@
  * here with a datastore of known registers.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { startModbusServer } from "../../../scripts/testing/modbus.ts";
 import {
   BmsConfigError,
   type BmsMap,
@@ -132,34 +132,6 @@ const EXPECTED: Record<string, number> = {
   coolingPowerWatts: 500_000,
 };
 
-/** Debian's python3-pymodbus installs for the system interpreter; a version manager's python3 may
- * come first in PATH, so the system one is tried too. */
-const PYTHONS = [process.env.FLIGHTDECK_PYTHON, "python3", "/usr/bin/python3"].filter(
-  (p): p is string => !!p,
-);
-
-function findPython(): string {
-  for (const python of PYTHONS) {
-    const r = spawnSync(python, ["-c", "import pymodbus.server"], { stdio: "ignore" });
-    if (r.status === 0) return python;
-  }
-  throw new Error(`pymodbus not found for ${PYTHONS.join(", ")}: apt-get install python3-pymodbus`);
-}
-
-/** Starts the pymodbus server and resolves with its port. */
-function startServer(spec: object): Promise<{ proc: ChildProcess; port: number }> {
-  const script = fileURLToPath(new URL("./modbus-server.py", import.meta.url));
-  const proc = spawn(findPython(), [script, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let stderr = "";
-    proc.stderr!.on("data", (d) => {
-      stderr += d;
-    });
-    proc.stdout!.once("data", (d) => resolve({ proc, port: Number(String(d).trim()) }));
-    proc.once("exit", (code) => reject(new Error(`pymodbus server exited ${code}: ${stderr}`)));
-  });
-}
-
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -175,7 +147,7 @@ describe("BMS over Modbus TCP against pymodbus", () => {
   let map: BmsMap;
 
   before(async () => {
-    const started = await startServer({ "1": { holding: HOLDING, input: INPUT }, "2": UNIT2 });
+    const started = await startModbusServer({ "1": { holding: HOLDING, input: INPUT }, "2": UNIT2 });
     proc = started.proc;
     client = createModbusTcpClient({ host: "127.0.0.1", port: started.port, timeoutMs: 2000 });
     map = parseBmsMap(MAP);
@@ -209,7 +181,7 @@ describe("BMS over Modbus TCP against pymodbus", () => {
   });
 
   it("pipelines requests with transaction-id matching", async () => {
-    const second = await startServer({ "1": { holding: HOLDING, input: INPUT } });
+    const second = await startModbusServer({ "1": { holding: HOLDING, input: INPUT } });
     const piped = createModbusTcpClient({ host: "127.0.0.1", port: second.port, maxInFlight: 8 });
     try {
       const reads = await Promise.all(HOLDING.map((_, a) => piped.readHoldingRegisters(1, a, 1)));

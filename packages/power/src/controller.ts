@@ -150,6 +150,15 @@ function optional<K extends string>(key: K, value: number | undefined): { [k in 
  */
 export const PLANNED_PSU_EFFICIENCY = 0.92;
 
+/**
+ * Inference throughput is taken as flat above 45% of the maximum cap: decode draws ~137–300 W of
+ * H200's 700 W (FACTS.md, 0.2–0.43 of it) and runs no faster above its own draw. A curve that
+ * claims even a small gain up to the maximum makes strict priorities hand every watt to the
+ * services: on the outcome bench that kept 0.856 of tokens at an 85% budget, against 0.999 with
+ * the flat curve (docs/power.md).
+ */
+export const DECODE_KNEE = 0.45;
+
 const IDLE_PREFIX = "idle:";
 /** A GPU without a known job weighs this much: it only gets watts nothing else wants. */
 const IDLE_WEIGHT = 1e-6;
@@ -188,7 +197,7 @@ export class PowerController {
     this.stepWatts = options.stepWatts ?? 1;
     this.curves = {
       training: options.curves?.training ?? computeBoundCurve(),
-      inference: options.curves?.inference ?? decodeCurve(),
+      inference: options.curves?.inference ?? decodeCurve(DECODE_KNEE, 0),
     };
     this.treeValue = deriveBudgets(this.build, this.budgetOptions);
     this.allocatedCap = new Float64Array(this.treeValue.gpus.length);
@@ -367,7 +376,36 @@ export class PowerController {
       gpuIndex: tree.gpuIndex,
       stepWatts: this.stepWatts,
     });
-    this.allocatedCap = this.allocation.capWatts;
+    this.allocatedCap = this.fillSlack(gpus, this.allocation);
+  }
+
+  /**
+   * Watts no job gains from are not withheld: jobs stopped where their curve goes flat (decode
+   * above its knee) share whatever the budgets still have, in a second pass that changes no other
+   * cap. The objective is unchanged (those watts gain nothing by the model), but the GPUs keep
+   * room for what the model does not see, such as prefill bursts, while power is plentiful.
+   */
+  private fillSlack(gpus: readonly GpuSlot[], first: Allocation): Float64Array {
+    const flat = first.jobs.filter((j) => j.stoppedBy === "flat" && !j.id.startsWith(IDLE_PREFIX));
+    if (flat.length === 0) return first.capWatts;
+    const tree = this.treeValue;
+    const open = new Uint8Array(gpus.length);
+    const jobs: Job[] = flat.map((j) => {
+      const ids = this.plans.get(j.id)!.job.gpus;
+      for (const g of ids) open[tree.gpuIndex.get(g)!] = 1;
+      return { id: j.id, gpus: ids, tokensPerSecond: 1, curve: linear };
+    });
+    const fixed = gpus.map((slot, i) => {
+      const cap = first.capWatts[i]!;
+      return { ...slot, minWatts: cap, maxWatts: open[i] ? slot.maxWatts : cap };
+    });
+    return allocate({
+      gpus: fixed,
+      budgets: tree.budgets,
+      jobs,
+      gpuIndex: tree.gpuIndex,
+      stepWatts: this.stepWatts,
+    }).capWatts;
   }
 
   /**
@@ -604,7 +642,10 @@ export class PowerController {
       why = `its profile ${plan?.profile?.name ?? ""} caps it at ${W(profileCap)}`;
     } else if (ja?.stoppedBy === "flat") {
       binding = { kind: "no-gain" };
-      why = "more watts would not raise its job's throughput";
+      why =
+        allocated > ja.capWatts
+          ? `more watts would not raise its job's throughput above ${W(ja.capWatts)}; it has what no other job gains from`
+          : "more watts would not raise its job's throughput";
     } else {
       binding = { kind: "maximum" };
       why = "it is at its maximum";

@@ -25,6 +25,7 @@ export {
   type ControlDecision,
   type ControlledJob,
   type ControllerOptions,
+  DECODE_KNEE,
   type GpuExplanation,
   type LevelStatus,
   PLANNED_PSU_EFFICIENCY,

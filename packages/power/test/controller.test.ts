@@ -62,6 +62,9 @@ describe("PowerController", () => {
     assert.ok(sumCaps(c, all) <= root.watts + 1e-6);
     // Idle GPUs sit at their minimum before any job is cut.
     for (const g of gpusOf("r04")) assert.equal(c.allocatedWatts(g), 200);
+    // The service (priority 5) gets watts before low-priority training (0) gets any above its floor.
+    assert.ok(c.allocatedWatts(chat.gpus[0]!)! > 200);
+    assert.equal(c.allocatedWatts(batch.gpus[0]!), 200);
     const caps = (ids: readonly string[]) => new Set(ids.map((g) => c.allocatedWatts(g)));
     assert.equal(caps(training.gpus).size, 1);
     assert.equal(caps(batch.gpus).size, 1);
@@ -87,7 +90,9 @@ describe("PowerController", () => {
     const e = c.explainGpu(chat.gpus[0]!)!;
     assert.equal(e.profile?.name, "max-q-inference");
     assert.match(e.profile!.reason, /org = globex/);
-    assert.equal(e.binding.kind, "profile");
+    // Decode gains nothing above its knee: it holds the watts nobody else wants, up to its profile.
+    assert.equal(e.binding.kind, "no-gain");
+    assert.equal(c.explainGpu(batch.gpus[0]!)!.binding.kind, "profile");
   });
 
   it("refuses a target below the running work's minimum caps and keeps the old one", () => {
