@@ -117,6 +117,8 @@ export interface PowerJob {
   kind: "training" | "inference";
   priority: number;
   gpus: number;
+  /** The GPU ids it runs on. */
+  gpuIds: string[];
   capWatts: number;
   profile: string | null;
   stoppedBy: string;
@@ -763,6 +765,7 @@ export class PowerService {
         kind: j.kind,
         priority: j.priority ?? 0,
         gpus: j.gpus.length,
+        gpuIds: [...j.gpus],
         capWatts: a?.capWatts ?? 0,
         profile: e?.profile?.name ?? null,
         stoppedBy: a?.stoppedBy ?? "unknown",
