@@ -108,6 +108,10 @@ export function program(): Command {
     .option("--syslog-format <format>", "rfc5424 or rfc3164", "rfc5424")
     .option("--seed <n>", "seed of every random draw", int, 1)
     .option("--speed <x>", "sim seconds per wall second", Number, 1)
+    .option(
+      "--extender <url>",
+      "place jobs through this scheduler extender (e.g. http://127.0.0.1:7070/extender)",
+    )
     .action(async (o: SimCommandOptions) => {
       await runSim(o);
     });

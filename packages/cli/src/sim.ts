@@ -11,6 +11,7 @@ export interface SimCommandOptions {
   syslogFormat?: SyslogFormat;
   seed: number;
   speed: number;
+  extender?: string;
 }
 
 export async function runSim(o: SimCommandOptions): Promise<void> {
@@ -25,6 +26,7 @@ export async function runSim(o: SimCommandOptions): Promise<void> {
     ...(o.scenario ? { scenarioFile: o.scenario } : {}),
     ...(o.syslog ? { syslogTarget: o.syslog } : {}),
     ...(o.syslogFormat ? { syslogFormat: o.syslogFormat } : {}),
+    ...(o.extender ? { extenderUrl: o.extender } : {}),
   });
   // Signals are handled before the banner is written: whoever waits for it may signal at once.
   const stopped = new Promise<void>((done) => {

@@ -38,6 +38,10 @@ export async function up(o: UpOptions): Promise<void> {
         o.host,
         // The kernel log goes where the factory's endpoints say the control plane receives it.
         ...syslogArgs(o.factory ?? DEFAULT_FACTORY),
+        // Its jobs are placed by the control plane's placement engine, as kube-scheduler would ask
+        // it; they wait (and retry each second) until the control plane answers.
+        "--extender",
+        `http://${o.host}:${o.port}/extender`,
       ],
       { stdio: ["ignore", "inherit", "inherit"] },
     );

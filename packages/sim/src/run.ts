@@ -62,6 +62,8 @@ export interface SimOptions {
   /** Where to send the kernel log (Xid lines): `udp://HOST:PORT` or `tcp://HOST:PORT`. */
   syslogTarget?: string;
   syslogFormat?: SyslogFormat;
+  /** Place jobs through this scheduler extender (its base URL), over the scenario's placement. */
+  extenderUrl?: string;
 }
 
 /** A running twin. */
@@ -108,7 +110,9 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
     seed: options.seed ?? 1,
     workload: { ...options.workload, ...(scenario ? { synthetic: false } : {}) },
   });
-  const placement = scenario?.placement?.extender;
+  const placement = options.extenderUrl
+    ? { ...scenario?.placement?.extender, url: options.extenderUrl }
+    : scenario?.placement?.extender;
   const engine = createJobEngine(
     state,
     scenario ?? { apiVersion: "flightdeck/v1", kind: "Scenario", metadata: { name: "synthetic" } },
