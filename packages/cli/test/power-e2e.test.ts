@@ -209,11 +209,11 @@ describe("the power service on the twin", () => {
     }
   });
 
-  it("keeps the site under a lowered target while one BMC does not answer", async () => {
+  it("keeps the site under a lowered target while one BMC does not answer, counting its GPUs at their maximum", async () => {
     const target = (await api<{ watts: number }>("GET", "/v1/power/target")).json.watts;
-    // A node of the least important work: its caps are the ones the next change moves.
-    const chat = truthOf(sim.state, sim.engine).jobs.find((j) => j.name === "acme-chat")!;
-    const node = chat.nodes[0]!;
+    // A node of the most important job, at its profile's cap until the next target cuts it.
+    const finetune = truthOf(sim.state, sim.engine).jobs.find((j) => j.name === "globex-finetune")!;
+    const node = finetune.nodes[0]!;
     const fault = await fetch(`${sim.url}/sim/faults`, {
       method: "POST",
       body: JSON.stringify({ kind: "bmcUnreachable", target: `node:${node}` }),
@@ -226,8 +226,42 @@ describe("the power service on the twin", () => {
     await power.tick();
     const { over } = await follow(lower.json.watts, 8);
     assert.ok(over <= 2, `${over} s over`);
-    // Its GPUs keep the cap confirmed before the fault; the rest of the site still meets the target.
+    // Its GPUs keep the cap confirmed before the fault; the new one cannot be set there, so they
+    // count at their maximum and the rest of the site makes room.
     assert.ok(floorWatts() <= lower.json.watts);
+    const e = (
+      await api<{ binding: { kind: string }; allocatedWatts: number; text: string }>(
+        "GET",
+        `/v1/power/gpus/${node}%2F0`,
+      )
+    ).json;
+    assert.equal(e.binding.kind, "pinned", e.text);
+    assert.equal(e.allocatedWatts, 700);
+    const log = (await api<{ actions: { kind: string; text: string }[] }>("GET", "/v1/power/actions")).json;
+    assert.ok(log.actions.some((a) => a.kind === "enforcement" && /count at their maximum/.test(a.text)));
+  });
+});
+
+describe("the loss of one feed", () => {
+  it("leaves every device of the other side within its limit (N+N budgets)", async () => {
+    const lab = loadFactoryFile(LAB).build!;
+    const limits = new Map(
+      lab.graph.ofKind("power").map((d) => [d.id, d.limitWatts ?? Number.POSITIVE_INFINITY]),
+    );
+    const fault = await fetch(`${sim.url}/sim/faults`, {
+      method: "POST",
+      body: JSON.stringify({ kind: "feedLoss", target: "power:util-b" }),
+    });
+    assert.ok(fault.ok);
+    for (let s = 0; s < 6; s++) {
+      await second();
+      const power = truthOf(sim.state, sim.engine).power;
+      assert.equal(power["power:util-b"], 0);
+      for (const [id, watts] of Object.entries(power))
+        assert.ok(watts <= limits.get(id)!, `${id} carries ${watts} W over its ${limits.get(id)} W`);
+    }
+    // Side A carries everything now.
+    assert.ok(truthOf(sim.state, sim.engine).power["power:fpdu-a1"]! > 0);
   });
 });
 

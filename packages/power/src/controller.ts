@@ -341,10 +341,13 @@ export class PowerController {
     const jobs: Job[] = [];
     for (const { job, profile } of this.plans.values()) {
       const base = this.curves[job.kind];
+      // A pinned GPU leaves its job's allocation: it is held at its maximum draw on its own.
+      const ids = this.pinned.size > 0 ? job.gpus.filter((g) => !this.pinned.has(g)) : job.gpus;
+      if (ids.length === 0) continue;
       // Measured against the GPU's true maximum, so tokensPerSecond is at the real maximum.
       let minMax = Number.POSITIVE_INFINITY;
       let trueMax = Number.POSITIVE_INFINITY;
-      for (const g of job.gpus) {
+      for (const g of ids) {
         const i = tree.gpuIndex.get(g)!;
         minMax = Math.min(minMax, gpus[i]!.maxWatts);
         trueMax = Math.min(trueMax, tree.gpus[i]!.maxWatts);
@@ -352,14 +355,14 @@ export class PowerController {
       const fraction = profile ? minMax / trueMax : 1;
       jobs.push({
         id: job.id,
-        gpus: job.gpus,
-        tokensPerSecond: job.tokensPerSecond ?? job.gpus.length,
+        gpus: ids,
+        tokensPerSecond: ((job.tokensPerSecond ?? job.gpus.length) * ids.length) / job.gpus.length,
         curve: fraction === 1 ? base : (x) => base(fraction * x),
         priority: job.priority ?? 0,
       });
     }
     for (const slot of tree.gpus) {
-      if (this.jobOfGpu.has(slot.id)) continue;
+      if (this.jobOfGpu.has(slot.id) || this.pinned.has(slot.id)) continue;
       jobs.push({
         id: IDLE_PREFIX + slot.id,
         gpus: [slot.id],
@@ -391,7 +394,7 @@ export class PowerController {
     const tree = this.treeValue;
     const open = new Uint8Array(gpus.length);
     const jobs: Job[] = flat.map((j) => {
-      const ids = this.plans.get(j.id)!.job.gpus;
+      const ids = this.plans.get(j.id)!.job.gpus.filter((g) => !this.pinned.has(g));
       for (const g of ids) open[tree.gpuIndex.get(g)!] = 1;
       return { id: j.id, gpus: ids, tokensPerSecond: 1, curve: linear };
     });

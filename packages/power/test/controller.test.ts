@@ -123,6 +123,11 @@ describe("PowerController", () => {
     for (const g of pinned) assert.equal(c.allocatedWatts(g), 700);
     assert.ok(sumCaps(c, batch.gpus) < before);
     assert.equal(c.explainGpu(pinned[0]!)!.binding.kind, "pinned");
+    // A pinned GPU of a job under MAX-Q leaves the job's allocation; the rest of the job keeps one cap.
+    c.setJobs([training, { ...batch, profile: "max-q" }]);
+    c.setPinned([batch.gpus[0]!]);
+    assert.equal(c.allocatedWatts(batch.gpus[0]!), 700);
+    assert.equal(new Set(batch.gpus.slice(1).map((g) => c.allocatedWatts(g))).size, 1);
   });
 
   it("reads a level's draw from its meters and the safety loop cuts an overloaded rack", () => {
