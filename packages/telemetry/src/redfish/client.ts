@@ -7,11 +7,13 @@
  * `maxSockets` bounds connections, where fetch's shared pool may open a new one before it has
  * released the last.
  */
+
 import type { IncomingHttpHeaders } from "node:http";
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { parseRedfishErrorBody, RedfishError } from "./errors.ts";
 import { isObject, type Json } from "./json.ts";
+import { createLimiter } from "./limit.ts";
 
 /** Options of {@link createRedfishClient}. */
 export interface RedfishClientOptions {
@@ -235,25 +237,6 @@ function serviceRootUrl(baseUrl: string): URL {
   const path = url.pathname.replace(/\/+$/, "");
   url.pathname = /\/redfish\/v1$/.test(path) ? `${path}/` : `${path}/redfish/v1/`;
   return url;
-}
-
-/** Runs at most `max` tasks at once, the others in arrival order. */
-function createLimiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
-  if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxConnections must be a positive integer`);
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      // The slot passes straight to the next waiter, so `active` never drops below the queue.
-      if (next) next();
-      else active--;
-    }
-  };
 }
 
 const tooLarge = (uri: string, maxBytes: number) =>

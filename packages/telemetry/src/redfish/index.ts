@@ -19,6 +19,7 @@ export {
 } from "./client.ts";
 export { discoverRedfish } from "./discover.ts";
 export { parseRedfishErrorBody, RedfishError, type RedfishErrorCode, type RedfishMessage } from "./errors.ts";
+export { createLimiter, type Limiter } from "./limit.ts";
 export { pollRedfish } from "./poll.ts";
 export { createRedfishPoller, type RedfishPoller, type RedfishPollerOptions } from "./poller.ts";
 export {
