@@ -1,4 +1,4 @@
-/** Where the running jobs are: from the power service's per-GPU explanations, grouped by job. */
+/** Where the running jobs are: the power service's jobs with their GPUs, grouped by job. */
 
 /**
  * The KPI key of a power-service job id: `job:NAME` is the training job NAME; `server:NAME-N` is

@@ -6,7 +6,7 @@ import { useMemo } from "react";
 import { Async, Empty } from "../components/State.tsx";
 import { percent, si, watts } from "../format.ts";
 import { useKpiStream, usePoll } from "../hooks.tsx";
-import { MAX_GPUS, usePlacements } from "../placement.tsx";
+import { usePlacements } from "../placement.tsx";
 import { Link } from "../router.tsx";
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -126,7 +126,6 @@ export function Workloads() {
 }
 
 function PlacementCell({ job, placements }: { job: string; placements: ReturnType<typeof usePlacements> }) {
-  if (placements.tooMany) return <span className="muted">not shown past {MAX_GPUS} GPUs</span>;
   const p = placements.byJob?.get(job);
   if (!p) return <span className="muted">{placements.error ? "no power service" : "–"}</span>;
   return (
