@@ -33,6 +33,7 @@ import {
   createRedfishCapDriver,
   type GpuExplanation,
   type LevelStatus,
+  type LimitOverride,
   PowerController,
   PowerError,
   type ProfilePolicy,
@@ -148,6 +149,8 @@ export class PowerService {
   private bmsClient: ModbusClient | undefined;
   private bmsAbort: AbortController | undefined;
   private policy: ProfilePolicy | undefined;
+  /** Operator limits per power device, below their rating × derating. */
+  private overrides: Readonly<Record<string, LimitOverride>> = {};
   private reconciler: Reconciler | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -210,10 +213,24 @@ export class PowerService {
 
   private use(factory: CurrentFactory): void {
     try {
-      const controller = new PowerController({
-        build: factory.build,
-        ...(this.policy ? { policy: this.policy } : {}),
-      });
+      let controller: PowerController;
+      try {
+        controller = new PowerController({
+          build: factory.build,
+          budget: { overrides: this.overrides },
+          ...(this.policy ? { policy: this.policy } : {}),
+        });
+      } catch (err) {
+        // The new revision has no such device, or the limit no longer fits: start without them.
+        this.options.log?.(
+          `power: overrides dropped for revision ${factory.revision}: ${(err as Error).message}`,
+        );
+        this.overrides = {};
+        controller = new PowerController({
+          build: factory.build,
+          ...(this.policy ? { policy: this.policy } : {}),
+        });
+      }
       this.factory = factory;
       this.controller = controller;
       this.appliedTarget = null;
@@ -561,6 +578,40 @@ export class PowerService {
           }
         : null,
     };
+  }
+
+  /**
+   * Replaces the operator's limits per power device (`{watts}` or `{percent}` of its derated
+   * limit). Refused whole when a device is unknown, a limit is above the rating, or the running
+   * work could not fit at its minimum caps.
+   */
+  async setOverrides(actor: string, overrides: Record<string, LimitOverride>): Promise<void> {
+    const controller = this.require();
+    try {
+      controller.setBudgetOptions({ ...controller.options, overrides });
+    } catch (err) {
+      if (err instanceof PowerError)
+        throw new PowerRequestError(
+          err.code === "budget-below-minimum" ? 409 : 400,
+          err.code,
+          `overrides refused: ${err.message}`,
+        );
+      throw err;
+    }
+    this.overrides = overrides;
+    this.rebuildEngine();
+    this.record({ atMs: this.now(), kind: "allocation", text: `device limits changed: caps reallocated` });
+    await this.options.store?.appendAudit({
+      actor,
+      action: "power.overrides.set",
+      target: "power:overrides",
+      org: null,
+      detail: { overrides },
+    });
+  }
+
+  currentOverrides(): Readonly<Record<string, LimitOverride>> {
+    return this.overrides;
   }
 
   setPolicy(actor: string, policy: ProfilePolicy): Promise<void> {

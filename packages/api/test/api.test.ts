@@ -430,6 +430,15 @@ const POWER_WALK: Record<string, Walk> = {
     assert.equal(own.status, 200, own.text);
     assertNoAcme(own.text, "own GPU");
   },
+  "PUT /v1/power/overrides": (ctx, who) =>
+    powerAsk(
+      ctx,
+      who,
+      "PUT",
+      "/v1/power/overrides",
+      { overrides: { "power:r01-pdu-a1": { percent: 50 } } },
+      true,
+    ),
   "PUT /v1/power/policy": (ctx, who) =>
     powerAsk(ctx, who, "PUT", "/v1/power/policy", { rules: [], default: "max-p" }, true),
   "POST /v1/placements": async (ctx, who) => {

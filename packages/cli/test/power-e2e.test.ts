@@ -161,7 +161,7 @@ describe("the power service on the twin", () => {
     assert.ok(explained.capWatts < 700, explained.text);
   });
 
-  it("refuses a target the running work cannot fit at its minimum caps, and a schedule in the past", async () => {
+  it("refuses a target the running work cannot fit, a schedule or event in the past, a profile outside the GPU's range, and a device limit below the work's minimum", async () => {
     const before = (await api<{ watts: number }>("GET", "/v1/power/target")).json.watts;
     const low = await api<{ detail: string }>("PUT", "/v1/power/target", { target: { watts: 20_000 } });
     assert.equal(low.status, 409);
@@ -172,6 +172,33 @@ describe("the power service on the twin", () => {
     });
     assert.equal(past.status, 400);
     assert.match(past.json.detail, /in the past/);
+    const event = await api<{ detail: string }>("POST", "/v1/power/target/events", {
+      id: "dr-late",
+      startMs: Date.now() - 120_000,
+      endMs: Date.now() - 60_000,
+      target: { fraction: 0.6 },
+    });
+    assert.equal(event.status, 400);
+    assert.match(event.json.detail, /in the past/);
+    // A custom profile whose cap is outside the GPU's range is refused, naming the range.
+    const profile = await api<{ detail: string }>("PUT", "/v1/power/policy", {
+      rules: [{ match: { org: "globex" }, profile: "eco" }],
+      default: "max-p",
+      profiles: [{ name: "eco", gpuType: "h100-sxm", capWatts: 150 }],
+    });
+    assert.equal(profile.status, 400);
+    assert.match(profile.json.detail, /outside h100-sxm's \[200, 700\] W/);
+    // A rack's PDU limited below what its running work needs at minimum caps; an unknown device.
+    const pdu = await api<{ detail: string }>("PUT", "/v1/power/overrides", {
+      overrides: { "power:r01-pdu-a1": { watts: 2_000 } },
+    });
+    assert.equal(pdu.status, 409);
+    assert.match(pdu.json.detail, /below the .* minimum caps/);
+    const unknown = await api<{ detail: string }>("PUT", "/v1/power/overrides", {
+      overrides: { "power:nowhere": { percent: 50 } },
+    });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.json.detail, /no such power device/);
     const audit = await store.listAudit({ limit: 10 });
     assert.ok(audit.some((a) => a.action === "power.target.set"));
   });

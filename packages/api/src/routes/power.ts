@@ -10,7 +10,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FactoryGraph } from "@flightdeck/model";
 import { PLACEMENT_ERROR_STATUS, PlacementError, SHAPES, type Shape } from "@flightdeck/placement";
-import { definePolicy, ProfileError, type ProfileRule } from "@flightdeck/power";
+import { definePolicy, defineProfile, ProfileError, type ProfileRule } from "@flightdeck/power";
 import { canAdministerOrg, canSeeOrg, isProviderAdmin, type Principal } from "@flightdeck/tenancy";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
@@ -326,6 +326,42 @@ export function powerRoutes(
   );
 
   r.put(
+    "/v1/power/overrides",
+    {
+      schema: {
+        tags,
+        summary:
+          "Replaces the operator's limits per power device (watts, or percent of its derated limit); refused whole if the work cannot fit",
+        body: Type.Object(
+          {
+            overrides: Type.Record(
+              Type.String(),
+              Type.Union([
+                Type.Object({ watts: Type.Number({ minimum: 0 }) }, Strict),
+                Type.Object({ percent: Type.Number({ minimum: 0, maximum: 100 }) }, Strict),
+              ]),
+            ),
+          },
+          Strict,
+        ),
+        response: { 200: Type.Unknown(), ...authErrors, 409: Type.Ref("Problem"), 503: Type.Ref("Problem") },
+      },
+    },
+    async (request) => {
+      const p = need();
+      const principal = principalOf(request);
+      adminOnly(principal, "a power device's limit");
+      await wrap(() =>
+        p.setOverrides(
+          principal.name,
+          request.body.overrides as Record<string, { watts: number } | { percent: number }>,
+        ),
+      );
+      return { overrides: p.currentOverrides() };
+    },
+  );
+
+  r.put(
     "/v1/power/policy",
     {
       schema: {
@@ -359,6 +395,24 @@ export function powerRoutes(
               { maxItems: 200 },
             ),
             default: Type.String(),
+            profiles: Type.Optional(
+              Type.Array(
+                Type.Object(
+                  {
+                    name: Type.String(),
+                    gpuType: Type.String(),
+                    kind: Type.Optional(Type.Union([Type.Literal("training"), Type.Literal("inference")])),
+                    capWatts: Type.Optional(Type.Number()),
+                    capFraction: Type.Optional(Type.Number()),
+                    smClockMHz: Type.Optional(Type.Integer()),
+                    memoryClockMHz: Type.Optional(Type.Integer()),
+                    source: Type.Optional(Type.String({ maxLength: 500 })),
+                  },
+                  Strict,
+                ),
+                { maxItems: 200 },
+              ),
+            ),
           },
           Strict,
         ),
@@ -370,12 +424,15 @@ export function powerRoutes(
       const principal = principalOf(request);
       adminOnly(principal, "the profile policy");
       return wrap(async () => {
+        const catalog = state.factory!.build.catalog.gpus;
+        const profiles = (request.body.profiles ?? []).map((p) => defineProfile(p, catalog));
         const policy = definePolicy({
           rules: request.body.rules as ProfileRule[],
           default: request.body.default,
+          profiles,
         });
         await p.setPolicy(principal.name, policy);
-        return { rules: policy.rules, default: policy.default };
+        return { rules: policy.rules, default: policy.default, profiles: policy.profiles };
       });
     },
   );
