@@ -797,35 +797,21 @@ export class PowerService {
     return this.require().explainGpu(id);
   }
 
-  /** The cap decided for a GPU now. */
-  capOf(id: string): number | undefined {
-    const c = this.require();
-    return c.lastDecision?.capWatts.get(id) ?? c.allocatedWatts(id);
-  }
-
+  /** The jobs the controller allocates for, as of its last pass. */
   jobs(): PowerJob[] {
-    const c = this.require();
-    const allocation = c.currentAllocation;
-    const byId = new Map(allocation.jobs.map((j) => [j.id, j]));
-    return this.discoveredJobsCached().map((j) => {
-      const a = byId.get(j.id);
-      const e = c.explainGpu(j.gpus[0]!);
-      return {
-        id: j.id,
-        org: j.org ?? null,
-        kind: j.kind,
-        priority: j.priority ?? 0,
-        gpus: j.gpus.length,
-        gpuIds: [...j.gpus],
-        capWatts: a?.capWatts ?? 0,
-        profile: e?.profile?.name ?? null,
-        stoppedBy: a?.stoppedBy ?? "unknown",
-      };
-    });
-  }
-
-  private discoveredJobsCached(): ControlledJob[] {
-    return this.discoveredJobs();
+    return this.require()
+      .allocatedJobs()
+      .map(({ job, profile, allocation }) => ({
+        id: job.id,
+        org: job.org ?? null,
+        kind: job.kind,
+        priority: job.priority ?? 0,
+        gpus: job.gpus.length,
+        gpuIds: [...job.gpus],
+        capWatts: allocation?.capWatts ?? 0,
+        profile: profile?.name ?? null,
+        stoppedBy: allocation?.stoppedBy ?? "unknown",
+      }));
   }
 
   /** The controller, for placement and explanations in routes. */

@@ -6,7 +6,13 @@ import { Command, InvalidArgumentError } from "commander";
 import { ApiProblem, type ClientOptions, call } from "./client.ts";
 import { kpiCommand, targetsCommand, topCommand } from "./kpi.ts";
 import { parseMetricsCommand } from "./metrics.ts";
-import { placeCommand, powerProfileCommand, powerTargetCommand, powerTreeCommand } from "./power.ts";
+import {
+  type PlaceOptions,
+  placeCommand,
+  powerProfileCommand,
+  powerTargetCommand,
+  powerTreeCommand,
+} from "./power.ts";
 import { serve } from "./serve.ts";
 import { runSim, type SimCommandOptions } from "./sim.ts";
 import { kw, table } from "./table.ts";
@@ -326,20 +332,9 @@ export function program(): Command {
     .option("--priority <n>", "higher is cut last", int)
     .option("--id <id>", "the job's id")
     .option("--dry-run", "decide without holding anything")
-    .action(
-      async (o: {
-        gpus: number;
-        org: string;
-        shape?: string;
-        profile?: string;
-        kind?: string;
-        priority?: number;
-        id?: string;
-        dryRun?: boolean;
-      }) => {
-        await placeCommand(client(), o);
-      },
-    );
+    .action(async (o: PlaceOptions) => {
+      await placeCommand(client(), o);
+    });
 
   cli
     .command("whoami")

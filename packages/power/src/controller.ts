@@ -19,7 +19,7 @@
  * core counts the other way (0 = most important); the controller converts.
  */
 import type { BuildResult } from "@flightdeck/model";
-import { type Allocation, allocate, type GpuSlot, type Job } from "./allocate.ts";
+import { type Allocation, allocate, type GpuSlot, type Job, type JobAllocation } from "./allocate.ts";
 import { type BudgetOptions, type BudgetTree, deriveBudgets, type FacilityTarget } from "./budget.ts";
 import { computeBoundCurve, decodeCurve, type ThroughputCurve } from "./curves.ts";
 import { PowerError } from "./errors.ts";
@@ -183,6 +183,8 @@ export class PowerController {
   private jobOfGpu = new Map<string, string>();
   private pinned = new Set<string>();
   private allocation: Allocation | undefined;
+  /** The allocation's jobs by id (explanations look one up per GPU). */
+  private jobAllocation = new Map<string, JobAllocation>();
   private allocatedCap: Float64Array;
   private slots: readonly GpuSlot[] = [];
   private safetyState: SafetyState = initialSafetyState();
@@ -216,6 +218,19 @@ export class PowerController {
 
   get currentAllocation(): Allocation {
     return this.allocation!;
+  }
+
+  /** The jobs allocated for now, each with its profile and its allocation. */
+  allocatedJobs(): {
+    job: ControlledJob;
+    profile: PowerProfile | null;
+    allocation: JobAllocation | undefined;
+  }[] {
+    return [...this.plans.values()].map(({ job, profile }) => ({
+      job,
+      profile,
+      allocation: this.jobAllocation.get(job.id),
+    }));
   }
 
   get lastDecision(): ControlDecision | undefined {
@@ -379,6 +394,7 @@ export class PowerController {
       gpuIndex: tree.gpuIndex,
       stepWatts: this.stepWatts,
     });
+    this.jobAllocation = new Map(this.allocation.jobs.map((j) => [j.id, j]));
     this.allocatedCap = this.fillSlack(gpus, this.allocation);
   }
 
@@ -624,7 +640,7 @@ export class PowerController {
     const jobId = this.jobOfGpu.get(gpu) ?? null;
     const plan = jobId === null ? undefined : this.plans.get(jobId);
     const allocJobId = jobId ?? IDLE_PREFIX + gpu;
-    const ja = this.allocation!.jobs.find((j) => j.id === allocJobId);
+    const ja = this.jobAllocation.get(allocJobId);
     const held = this.safetyState.held[gpu] ?? null;
     const profileCap = this.slots[i]!.maxWatts;
     const W = (w: number) => `${w.toFixed(0)} W`;

@@ -446,6 +446,19 @@ export function powerRoutes(
     kind: Type.Optional(Type.Union([Type.Literal("training"), Type.Literal("inference")])),
     priority: Type.Optional(Type.Integer()),
   };
+  /** A holding the principal may see and change; another org's is not found, as if it did not exist. */
+  const ownHolding = (
+    p: PowerService,
+    principal: Principal,
+    id: string,
+    kind: "job" | "reservation",
+    what: string,
+  ) => {
+    const held = p.holdings().find((h) => h.id === id && h.kind === kind);
+    if (!held || !canSeeOrg(principal, held.org)) throw new ApiError(404, "not-found", `no ${what} ${id}`);
+    mayPlace(principal, held.org);
+    return held;
+  };
   const mayPlace = (principal: Principal, org: string) => {
     if (!canAdministerOrg(principal, org))
       throw new ApiError(
@@ -526,10 +539,7 @@ export function powerRoutes(
     async (request, reply) => {
       const p = need();
       const principal = principalOf(request);
-      const held = p.holdings().find((h) => h.id === request.params.id && h.kind === "job");
-      if (!held || !canSeeOrg(principal, held.org))
-        throw new ApiError(404, "not-found", `no placement ${request.params.id}`);
-      mayPlace(principal, held.org);
+      ownHolding(p, principal, request.params.id, "job", "placement");
       if (!(await p.releasePlacement(principal.name, request.params.id)))
         throw new ApiError(404, "not-found", `${request.params.id} was not placed through the API`);
       return reply.code(204).send(null);
@@ -574,10 +584,7 @@ export function powerRoutes(
     async (request, reply) => {
       const p = need();
       const principal = principalOf(request);
-      const held = p.holdings().find((h) => h.id === request.params.id && h.kind === "reservation");
-      if (!held || !canSeeOrg(principal, held.org))
-        throw new ApiError(404, "not-found", `no reservation ${request.params.id}`);
-      mayPlace(principal, held.org);
+      ownHolding(p, principal, request.params.id, "reservation", "reservation");
       await p.cancelReservation(principal.name, request.params.id);
       return reply.code(204).send(null);
     },
@@ -587,34 +594,20 @@ export function powerRoutes(
   // (its configuration has TLS settings only), so these answer without a token, like an extender
   // inside the cluster network; they only advise and hold nothing beyond a short-lived assumed pod.
   const extenderBody = { body: Type.Unknown(), response: { 200: Type.Unknown(), 503: Type.Ref("Problem") } };
-  r.post(
-    "/extender/filter",
-    { schema: { tags, summary: "Scheduler extender: filter", security: [], ...extenderBody } },
-    async (request) =>
-      wrap(() =>
-        need()
-          .extender()
-          .filter(request.body as Parameters<ReturnType<PowerService["extender"]>["filter"]>[0]),
-      ),
-  );
-  r.post(
-    "/extender/prioritize",
-    { schema: { tags, summary: "Scheduler extender: prioritize", security: [], ...extenderBody } },
-    async (request) =>
-      wrap(() =>
-        need()
-          .extender()
-          .prioritize(request.body as Parameters<ReturnType<PowerService["extender"]>["prioritize"]>[0]),
-      ),
-  );
-  r.post(
-    "/extender/bind",
-    { schema: { tags, summary: "Scheduler extender: bind", security: [], ...extenderBody } },
-    async (request) =>
-      wrap(() =>
-        need()
-          .extender()
-          .bind(request.body as Parameters<ReturnType<PowerService["extender"]>["bind"]>[0]),
-      ),
-  );
+  for (const verb of ["filter", "prioritize", "bind"] as const)
+    r.post(
+      `/extender/${verb}`,
+      { schema: { tags, summary: `Scheduler extender: ${verb}`, security: [], ...extenderBody } },
+      async (request) =>
+        wrap(() => {
+          const engine = need().extender();
+          // The body is kube-scheduler's, in Go field names; the engine checks what it reads.
+          const body = request.body as never;
+          return verb === "filter"
+            ? engine.filter(body)
+            : verb === "prioritize"
+              ? engine.prioritize(body)
+              : engine.bind(body);
+        }),
+    );
 }
