@@ -799,19 +799,19 @@ export class PowerService {
 
   /** The jobs the controller allocates for, as of its last pass. */
   jobs(): PowerJob[] {
-    return this.require()
-      .allocatedJobs()
-      .map(({ job, profile, allocation }) => ({
-        id: job.id,
-        org: job.org ?? null,
-        kind: job.kind,
-        priority: job.priority ?? 0,
-        gpus: job.gpus.length,
-        gpuIds: [...job.gpus],
-        capWatts: allocation?.capWatts ?? 0,
-        profile: profile?.name ?? null,
-        stoppedBy: allocation?.stoppedBy ?? "unknown",
-      }));
+    const c = this.require();
+    return c.allocatedJobs().map(({ job, profile, allocation }) => ({
+      id: job.id,
+      org: job.org ?? null,
+      kind: job.kind,
+      priority: job.priority ?? 0,
+      gpus: job.gpus.length,
+      gpuIds: [...job.gpus],
+      // After the second pass, which can raise jobs that stopped where their curve goes flat.
+      capWatts: c.allocatedWatts(job.gpus[0]!) ?? allocation?.capWatts ?? 0,
+      profile: profile?.name ?? null,
+      stoppedBy: allocation?.stoppedBy ?? "unknown",
+    }));
   }
 
   /** The controller, for placement and explanations in routes. */
