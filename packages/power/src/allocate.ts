@@ -127,6 +127,18 @@ export interface Allocation {
 
 /** Allocates caps; throws `PowerError` (`bad-job`, `budget-below-minimum`) for bad input. */
 export function allocate(input: AllocationInput, options: AllocateOptions = {}): Allocation {
+  return solve(input, options).allocation;
+}
+
+/** A solved allocation with the allocator's own view of it, for the incremental allocator. */
+export interface Solved {
+  allocation: Allocation;
+  prepared: Prepared;
+  /** Steps above its floor per job. */
+  steps: Float64Array;
+}
+
+export function solve(input: AllocationInput, options: AllocateOptions = {}): Solved {
   const p = prepare(input);
   const lower = new Float64Array(p.jobs.length);
   const memo = newMemo(p.jobs.length);
@@ -142,7 +154,11 @@ export function allocate(input: AllocationInput, options: AllocateOptions = {}):
     }
   }
   const run = greedy(p, lower, 1, memo);
-  return result(input, p, run, splitRefused || run.splitRefused);
+  return {
+    allocation: result(input, p, run, splitRefused || run.splitRefused),
+    prepared: p,
+    steps: run.y,
+  };
 }
 
 /** The next round's lower bound: y − s where that is higher. */

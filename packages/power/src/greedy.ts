@@ -128,6 +128,8 @@ function climb(
   const pathShare = p.pathShare;
   const room = p.room;
   const partial = p.partial;
+  const coversAll = p.coversAll;
+  const whole = p.whole;
   let splitRefused = false;
   while (size > 0) {
     const j = heapJob[0]!;
@@ -135,16 +137,37 @@ function climb(
     let fits = limit[j]! - yj;
     let tightest = -1;
     const end = pathStart[j + 1]!;
-    for (let k = pathStart[j]!; k < end; k++) {
-      const b = pathBudget[k]!;
-      const steps = Math.floor((room[b]! - used[b]!) / pathShare[k]! + EPS);
-      if (steps < fits) {
-        fits = steps;
-        tightest = b;
+    if (whole[j]) {
+      // Every budget on the path holds the whole job: the least room decides, floored once.
+      let least = Number.POSITIVE_INFINITY;
+      for (let k = pathStart[j]!; k < end; k++) {
+        const b = pathBudget[k]!;
+        const left = room[b]! - used[b]!;
+        if (left < least) {
+          least = left;
+          tightest = b;
+        }
       }
-    }
+      const steps = Math.floor(least + EPS);
+      if (steps < fits) fits = steps;
+      else tightest = -1;
+    } else
+      for (let k = pathStart[j]!; k < end; k++) {
+        const b = pathBudget[k]!;
+        const steps = Math.floor((room[b]! - used[b]!) / pathShare[k]! + EPS);
+        if (steps < fits) {
+          fits = steps;
+          tightest = b;
+        }
+      }
     let stays = false;
     if (fits < 1) {
+      if (tightest >= 0 && coversAll[tightest]) {
+        // A budget above every job is spent: each job left stops now, as it would when popped
+        // in turn (a refusal changes nothing), without the heap's ordering work.
+        for (let h = 0; h < size; h++) if (refuse(p, heapJob[h]!, y, used, blockedBy)) splitRefused = true;
+        return splitRefused;
+      }
       blockedBy[j] = tightest;
       if (partial[tightest]) splitRefused = true;
     } else {
@@ -179,4 +202,20 @@ function climb(
     }
   }
   return splitRefused;
+}
+
+/** Stops job j at the budget that leaves it the fewest steps; returns whether that is partial. */
+function refuse(p: Prepared, j: number, y: Float64Array, used: Float64Array, blockedBy: Int32Array): boolean {
+  let fits = p.limit[j]! - y[j]!;
+  let tightest = -1;
+  for (let k = p.pathStart[j]!; k < p.pathStart[j + 1]!; k++) {
+    const b = p.pathBudget[k]!;
+    const steps = Math.floor((p.room[b]! - used[b]!) / p.pathShare[k]! + EPS);
+    if (steps < fits) {
+      fits = steps;
+      tightest = b;
+    }
+  }
+  blockedBy[j] = tightest;
+  return tightest >= 0 && p.partial[tightest] === 1;
 }

@@ -51,6 +51,7 @@ export {
   type RedfishCapDriverOptions,
 } from "./enforce/index.ts";
 export { PowerError, type PowerErrorCode } from "./errors.ts";
+export { type AllocationChange, IncrementalAllocator } from "./incremental.ts";
 export {
   applyProfile,
   applyProfiles,

@@ -31,6 +31,10 @@ export interface Prepared {
   pathShare: Float64Array;
   /** Budgets that hold part of some job. */
   partial: Uint8Array;
+  /** Budgets that hold every job whole: once one is spent, every job stops. */
+  coversAll: Uint8Array;
+  /** Jobs whose every budget holds all of their GPUs (no share below 1). */
+  whole: Uint8Array;
   /** Room of each budget in steps. */
   room: Float64Array;
   baseWatts: Float64Array;
@@ -62,6 +66,8 @@ export function prepare(input: AllocationInput): Prepared {
   const partial = new Uint8Array(budgets.length);
   const seen = new Int32Array(budgets.length).fill(-1);
   const countAt = new Int32Array(budgets.length);
+  const wholeJobs = new Int32Array(budgets.length);
+  const whole = new Uint8Array(n).fill(1);
   let totalSteps = 0;
   for (let j = 0; j < n; j++) {
     const job = jobs[j]!;
@@ -121,7 +127,10 @@ export function prepare(input: AllocationInput): Prepared {
     for (let k = start; k < size; k++) {
       const share = countAt[pathBudget[k]!]! / g;
       pathShare[k] = share;
-      if (share < 1) partial[pathBudget[k]!] = 1;
+      if (share < 1) {
+        partial[pathBudget[k]!] = 1;
+        whole[j] = 0;
+      } else wholeJobs[pathBudget[k]!]!++;
     }
     pathStart[j + 1] = size;
     weight[j] = job.tokensPerSecond;
@@ -175,6 +184,8 @@ export function prepare(input: AllocationInput): Prepared {
     pathBudget: pathBudget.slice(0, size),
     pathShare: pathShare.slice(0, size),
     partial,
+    coversAll: Uint8Array.from(wholeJobs, (c) => (c === n && n > 0 ? 1 : 0)),
+    whole,
     room,
     baseWatts,
     jobOfGpu,

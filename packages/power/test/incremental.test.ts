@@ -1,0 +1,308 @@
+/**
+ * The incremental allocator against exact enumeration and against a whole re-solve, over
+ * random sequences of changes: weights, curves and priorities, jobs that leave and come back.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  type Allocation,
+  type AllocationInput,
+  allocate,
+  computeBoundCurve,
+  decodeCurve,
+  IncrementalAllocator,
+  type Job,
+  PowerError,
+} from "../src/index.ts";
+import { exactOptimum } from "./exact.ts";
+import { randomProblem, rng, type Shape } from "./random.ts";
+
+const close = (a: number, b: number, tol = 1e-6) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
+
+/** Caps within every GPU's range and every budget, one cap per job. */
+function assertFeasible(input: AllocationInput, out: Allocation): void {
+  const used = new Float64Array(input.budgets.length);
+  input.gpus.forEach((g, i) => {
+    const cap = out.capWatts[i]!;
+    assert.ok(cap >= g.minWatts - 1e-9 && cap <= g.maxWatts + 1e-9, `${g.id} cap ${cap} outside its range`);
+    for (let b = g.budget; b >= 0; b = input.budgets[b]!.parent) used[b]! += cap;
+  });
+  input.budgets.forEach((b, k) => {
+    assert.ok(used[k]! <= b.watts + 1e-6, `${b.id}: ${used[k]} W over ${b.watts} W`);
+  });
+  const index = new Map(input.gpus.map((g, i) => [g.id, i]));
+  for (const job of out.jobs) {
+    const mine = input.jobs.find((j) => j.id === job.id)!;
+    for (const id of mine.gpus) assert.ok(close(out.capWatts[index.get(id)!]!, job.capWatts, 1e-12), job.id);
+  }
+}
+
+/** Per-class objectives equal (highest priority first), and the totals. */
+function sameObjective(a: Allocation, b: Allocation, tol: number): boolean {
+  if (a.tokensByPriority.length !== b.tokensByPriority.length) {
+    // A class can be absent on one side only when it holds nothing.
+    const nonzero = (x: Allocation) => x.tokensByPriority.filter((c) => c.tokensPerSecond > 0);
+    return sameObjective({ ...a, tokensByPriority: nonzero(a) }, { ...b, tokensByPriority: nonzero(b) }, tol);
+  }
+  return (
+    a.tokensByPriority.every(
+      (c, i) =>
+        c.priority === b.tokensByPriority[i]!.priority &&
+        close(c.tokensPerSecond, b.tokensByPriority[i]!.tokensPerSecond, tol),
+    ) && close(a.tokensPerSecond, b.tokensPerSecond, tol)
+  );
+}
+
+/** One random change to the allocator and to the plain job list it mirrors. */
+function randomChange(r: () => number, inc: IncrementalAllocator, jobs: Job[], gone: Job[]): string {
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+  const roll = r();
+  if (gone.length > 0 && roll < 0.2) {
+    const job = gone.splice(gone.indexOf(pick(gone)), 1)[0]!;
+    jobs.push(job);
+    inc.add(job);
+    return `add ${job.id}`;
+  }
+  if (jobs.length > 1 && roll < 0.4) {
+    const job = jobs.splice(jobs.indexOf(pick(jobs)), 1)[0]!;
+    gone.push(job);
+    inc.remove(job.id);
+    return `remove ${job.id}`;
+  }
+  const k = jobs.indexOf(pick(jobs));
+  const old = jobs[k]!;
+  const changed: Job =
+    roll < 0.6
+      ? { ...old, tokensPerSecond: old.tokensPerSecond * (0.2 + r() * 3) }
+      : roll < 0.75
+        ? { ...old, priority: Math.floor(r() * 3) }
+        : {
+            ...old,
+            curve:
+              r() < 0.5
+                ? computeBoundCurve(1 + r() * 9, r() * 0.3)
+                : decodeCurve(0.2 + r() * 0.4, r() * 0.05),
+          };
+  jobs[k] = changed;
+  inc.update(changed);
+  return `update ${old.id}`;
+}
+
+describe("IncrementalAllocator", () => {
+  it("stays at the exact optimum through 8 random changes on 300 small problems", () => {
+    const shape: Shape = { jobs: [2, 5], gpusPerJob: [1, 3], maxSteps: 7, split: false, priorities: true };
+    for (let seed = 1; seed <= 300; seed++) {
+      const input = randomProblem(seed, shape);
+      const r = rng(seed * 31);
+      const inc = new IncrementalAllocator(input);
+      const jobs = [...input.jobs];
+      const gone: Job[] = [];
+      for (let change = 0; change < 8; change++) {
+        const what = randomChange(r, inc, jobs, gone);
+        const now = { ...input, jobs };
+        const out = inc.allocation();
+        assertFeasible(now, out);
+        const best = exactOptimum(now);
+        const mine = best.priorities.map(
+          (p) => out.tokensByPriority.find((x) => x.priority === p)?.tokensPerSecond ?? 0,
+        );
+        assert.ok(
+          mine.every((v, i) => close(v, best.byPriority[i]!)),
+          `seed ${seed}, change ${change} (${what}): ${mine} against the optimum ${best.byPriority}`,
+        );
+      }
+    }
+  });
+
+  it("matches a whole re-solve through 30 random changes on 40 larger problems", () => {
+    const shape: Shape = {
+      jobs: [20, 60],
+      gpusPerJob: [1, 8],
+      maxSteps: 3000,
+      split: false,
+      priorities: true,
+    };
+    let moved = 0;
+    for (let seed = 501; seed <= 540; seed++) {
+      const input = randomProblem(seed, shape);
+      const r = rng(seed * 17);
+      const inc = new IncrementalAllocator(input);
+      const jobs = [...input.jobs];
+      const gone: Job[] = [];
+      for (let change = 0; change < 30; change++) {
+        const what = randomChange(r, inc, jobs, gone);
+        const now = { ...input, jobs };
+        const out = inc.allocation();
+        assertFeasible(now, out);
+        const whole = allocate(now);
+        assert.ok(sameObjective(out, whole, 1e-9), `seed ${seed}, change ${change} (${what})`);
+        moved += out.jobs.length;
+      }
+    }
+    assert.ok(moved > 0);
+  });
+
+  it("is optimal whenever it says so with jobs split over budgets, and stays feasible", () => {
+    const shape: Shape = { jobs: [2, 4], gpusPerJob: [2, 4], maxSteps: 6, split: true, priorities: false };
+    let certified = 0;
+    for (let seed = 2001; seed <= 2200; seed++) {
+      const input = randomProblem(seed, shape);
+      const r = rng(seed);
+      const inc = new IncrementalAllocator(input);
+      const jobs = [...input.jobs];
+      const gone: Job[] = [];
+      for (let change = 0; change < 5; change++) {
+        randomChange(r, inc, jobs, gone);
+        const now = { ...input, jobs };
+        const out = inc.allocation();
+        assertFeasible(now, out);
+        if (!out.exact) continue;
+        certified++;
+        assert.ok(
+          close(out.tokensPerSecond, exactOptimum(now).tokensPerSecond),
+          `seed ${seed}, change ${change}`,
+        );
+      }
+    }
+    assert.ok(certified > 300, `only ${certified} of 1,000 certified`);
+  });
+
+  it("reports the jobs and GPUs a change moved, and only those", () => {
+    const curve = computeBoundCurve();
+    const input: AllocationInput = {
+      gpus: [0, 1, 2, 3, 4, 5].map((i) => ({
+        id: `g${i}`,
+        budget: i < 4 ? 1 : 2,
+        minWatts: 200,
+        maxWatts: 700,
+      })),
+      budgets: [
+        { id: "site", parent: -1, watts: 3000 },
+        { id: "rack1", parent: 0, watts: 1600 },
+        { id: "rack2", parent: 0, watts: 1400 },
+      ],
+      jobs: [
+        { id: "a", gpus: ["g0", "g1"], tokensPerSecond: 1000, curve },
+        { id: "b", gpus: ["g2", "g3"], tokensPerSecond: 1000, curve },
+        { id: "c", gpus: ["g4", "g5"], tokensPerSecond: 1000, curve },
+      ],
+    };
+    const inc = new IncrementalAllocator(input);
+    const before = inc.allocation();
+    // Rack 1 is full (a and b share 1,600 W); a weighs more now and takes from b only.
+    const change = inc.update({ ...input.jobs[0]!, tokensPerSecond: 2000 });
+    assert.deepEqual(change.jobs.map((j) => j.id).sort(), ["a", "b"]);
+    assert.deepEqual([...change.gpus].sort(), [0, 1, 2, 3]);
+    assert.ok(change.steps > 0 && !change.resolved && change.exact);
+    const after = inc.allocation();
+    assert.ok(after.jobs[0]!.capWatts > before.jobs[0]!.capWatts);
+    assert.ok(after.jobs[1]!.capWatts < before.jobs[1]!.capWatts);
+    assert.equal(after.jobs[2]!.capWatts, before.jobs[2]!.capWatts);
+    assert.ok(
+      sameObjective(
+        after,
+        allocate({ ...input, jobs: [{ ...input.jobs[0]!, tokensPerSecond: 2000 }, ...input.jobs.slice(1)] }),
+        1e-9,
+      ),
+    );
+    // Gone: its GPUs fall to their minimum and b takes the rack's watts.
+    const gone = inc.remove("a");
+    assert.equal(inc.allocation().capWatts[0], 200);
+    assert.ok(gone.gpus.includes(0) && gone.jobs.some((j) => j.id === "b"));
+    assert.equal(inc.allocation().jobs.length, 2);
+  });
+
+  it("solves the whole site again when a change would move more steps than that costs", () => {
+    // Two 8-GPU jobs under one budget in 0.1 W steps: each holds tens of thousands of steps.
+    const gpus = Array.from({ length: 16 }, (_, i) => ({
+      id: `g${i}`,
+      budget: 0,
+      minWatts: 200,
+      maxWatts: 700,
+    }));
+    const ids = (from: number) => gpus.slice(from, from + 8).map((g) => g.id);
+    const input: AllocationInput = {
+      gpus,
+      budgets: [{ id: "rack", parent: -1, watts: 9000 }],
+      jobs: [
+        { id: "a", gpus: ids(0), tokensPerSecond: 1000, curve: computeBoundCurve() },
+        { id: "b", gpus: ids(8), tokensPerSecond: 1000, curve: computeBoundCurve(6, 0.27) },
+      ],
+      stepWatts: 0.1,
+    };
+    const inc = new IncrementalAllocator(input);
+    const heavy = { ...input.jobs[0]!, tokensPerSecond: 50_000 };
+    const change = inc.update(heavy);
+    assert.ok(change.resolved && change.steps === 0, "a weight 50 times higher moves most of the rack");
+    assert.ok(sameObjective(inc.allocation(), allocate({ ...input, jobs: [heavy, input.jobs[1]!] }), 1e-9));
+    assert.ok(change.jobs.length === 2 && change.gpus.length === 16);
+    const gone = inc.remove("a");
+    assert.ok(gone.resolved);
+    assert.ok(sameObjective(inc.allocation(), allocate({ ...input, jobs: [input.jobs[1]!] }), 1e-9));
+    assert.equal(inc.allocation().capWatts[0], 200);
+    // A small change still goes step by step.
+    const small = inc.update({ ...input.jobs[1]!, tokensPerSecond: 1001 });
+    assert.ok(!small.resolved);
+  });
+
+  it("refuses bad changes and keeps what it had", () => {
+    const curve = computeBoundCurve();
+    const input: AllocationInput = {
+      gpus: [0, 1, 2].map((i) => ({ id: `g${i}`, budget: 0, minWatts: i === 2 ? 400 : 200, maxWatts: 700 })),
+      budgets: [{ id: "rack", parent: -1, watts: 1000 }],
+      jobs: [{ id: "a", gpus: ["g0", "g1"], tokensPerSecond: 1000, curve }],
+    };
+    const inc = new IncrementalAllocator(input);
+    const before = inc.allocation();
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return err instanceof PowerError ? `${err.code}: ${err.message}` : `other: ${err}`;
+      }
+      return "none";
+    };
+    assert.match(
+      code(() => inc.update({ id: "nope", gpus: ["g0"], tokensPerSecond: 1, curve })),
+      /bad-job: no job nope/,
+    );
+    assert.match(
+      code(() => inc.update({ id: "a", gpus: ["g0"], tokensPerSecond: 1, curve })),
+      /keeps the job's GPUs/,
+    );
+    assert.match(
+      code(() => inc.update({ id: "a", gpus: ["g0", "g1"], tokensPerSecond: -1, curve })),
+      /negative/,
+    );
+    assert.match(
+      code(() => inc.add({ id: "b", gpus: ["g1"], tokensPerSecond: 1, curve })),
+      /g1 is already in job a/,
+    );
+    assert.match(
+      code(() => inc.add({ id: "a", gpus: ["g2"], tokensPerSecond: 1, curve })),
+      /already allocated/,
+    );
+    assert.match(
+      code(() => inc.remove("nope")),
+      /no job nope/,
+    );
+    // g2 joining with g0's floor raised? No: a job's floor is the highest minimum of its GPUs.
+    // Three GPUs at 200, 200 and 400 W fit 1,000 W; a job over g2 with a 450 W floor would not.
+    const tight = new IncrementalAllocator({
+      ...input,
+      gpus: [
+        ...input.gpus.slice(0, 2),
+        { id: "g2", budget: 0, minWatts: 400, maxWatts: 700 },
+        { id: "g3", budget: 0, minWatts: 100, maxWatts: 700 },
+      ],
+      budgets: [{ id: "rack", parent: -1, watts: 1000 }],
+    });
+    const held = tight.allocation();
+    assert.match(
+      code(() => tight.add({ id: "b", gpus: ["g2", "g3"], tokensPerSecond: 1, curve })),
+      /budget-below-minimum: budget rack: 1000 W is below the 1200 W .* with job b/,
+    );
+    assert.deepEqual([...tight.allocation().capWatts], [...held.capWatts]);
+    assert.deepEqual([...inc.allocation().capWatts], [...before.capWatts]);
+  });
+});
