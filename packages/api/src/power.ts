@@ -194,14 +194,19 @@ export class PowerService {
       });
     }
     if (!this.options.manual) {
-      const interval =
-        this.options.intervalMs ??
-        (this.factory?.build.endpoints.pdu?.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000;
+      const interval = this.intervalMs();
       this.timer = setInterval(() => {
         this.tick().catch((err: Error) => this.options.log?.(`power: ${err.message}`));
       }, interval);
       this.timer.unref?.();
     }
+  }
+
+  private intervalMs(): number {
+    return (
+      this.options.intervalMs ??
+      (this.factory?.build.endpoints.pdu?.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS) * 1000
+    );
   }
 
   async stop(): Promise<void> {
@@ -243,6 +248,10 @@ export class PowerService {
             bmcUrl: (node) => expandEndpoint(bmc.url, { node }),
             timeoutMs: bmc.timeoutSeconds * 1000,
           }),
+          // Every BMC answers once per loop, so one that stops while its caps hold is noticed
+          // within an interval (its GPUs then count at their maximum).
+          heartbeatMs: this.intervalMs(),
+          now: this.now,
         });
       }
       this.applyTarget();

@@ -59,6 +59,9 @@ const floorWatts = () => {
   return t.power["power:fpdu-a1"]! + t.power["power:fpdu-b1"]!;
 };
 
+/** The loop period the service is told (the tests run its passes): each BMC is asked this often. */
+const HEARTBEAT_MS = 200;
+
 /** One second of sim time, a scrape, a power pass; returns the truth's floor draw. */
 async function second(): Promise<number> {
   sim.step(1);
@@ -103,6 +106,7 @@ before(async () => {
     store,
     enforce: true,
     manual: true,
+    intervalMs: HEARTBEAT_MS,
     bms: { url: `modbus://127.0.0.1:${bmsServer.port}`, map: BMS_MAP, intervalMs: 100 },
   });
   await power.start();
@@ -266,6 +270,31 @@ describe("the power service on the twin", () => {
     assert.equal(e.allocatedWatts, 700);
     const log = (await api<{ actions: { kind: string; text: string }[] }>("GET", "/v1/power/actions")).json;
     assert.ok(log.actions.some((a) => a.kind === "enforcement" && /count at their maximum/.test(a.text)));
+  });
+
+  it("notices in the next loop a BMC that stops answering while its caps hold, and takes it back once it answers", async () => {
+    const jobs = truthOf(sim.state, sim.engine).jobs;
+    const node = jobs.find((j) => j.name !== "globex-finetune" && j.nodes.length > 0)!.nodes[0]!;
+    const binding = async () =>
+      (await api<{ binding: { kind: string }; text: string }>("GET", `/v1/power/gpus/${node}%2F0`)).json;
+    await second();
+    assert.notEqual((await binding()).binding.kind, "pinned");
+    const fault = await fetch(`${sim.url}/sim/faults`, {
+      method: "POST",
+      body: JSON.stringify({ kind: "bmcUnreachable", target: `node:${node}`, durationSeconds: 20 }),
+    });
+    assert.ok(fault.ok);
+    // No cap changes there: only the heartbeat (one loop period here) asks that BMC.
+    await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 50));
+    await second();
+    const lost = await binding();
+    assert.equal(lost.binding.kind, "pinned", lost.text);
+    sim.step(21);
+    await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 50));
+    await second();
+    await second();
+    const back = await binding();
+    assert.notEqual(back.binding.kind, "pinned", back.text);
   });
 });
 

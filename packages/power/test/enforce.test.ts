@@ -325,6 +325,38 @@ describe("enforcement against the twin's BMCs", () => {
     for (const g of gpusOf(down)) assert.equal(reconciler.effectiveCapWatts(g, H100_MAX_WATTS), 420);
   });
 
+  it("a BMC that stops answering while its caps hold is noticed by the heartbeat in the next pass", async () => {
+    const [down, up] = computeNodes().slice(5, 7) as [string, string];
+    const reconciler = enforcer({ heartbeatMs: 1000 });
+    const desired = decision([...gpusOf(down), ...gpusOf(up)], 440);
+    assert.equal((await reconciler.reconcile(desired)).complete, true);
+    sim.step(3);
+    // Nothing to change and every cap fresh: one read per BMC, the stalest cap of each.
+    const steady = await reconciler.reconcile(desired);
+    assert.equal(steady.complete, true);
+    assert.deepEqual([steady.reads, steady.writes], [2, 0]);
+    // Within the heartbeat nothing is read.
+    assert.deepEqual([(await reconciler.reconcile(desired)).reads], [0]);
+
+    sim.step(3);
+    await injectFault("bmcUnreachable", `node:${down}`, 10);
+    relays.get(down)!.requests.length = 0;
+    const noticed = await reconciler.reconcile(desired);
+    assert.deepEqual(noticed.failed, gpusOf(down));
+    assert.deepEqual(noticed.confirmed, gpusOf(up));
+    for (const g of gpusOf(down)) {
+      assert.equal(noticed.statuses.get(g)!.errorCode, "unreachable");
+      assert.equal(reconciler.effectiveCapWatts(g, H100_MAX_WATTS), H100_MAX_WATTS);
+    }
+    // One cap asked (a first try and two retries), no write.
+    assert.equal(relays.get(down)!.requests.length, 3);
+    assert.equal(noticed.writes, 0);
+
+    sim.step(11);
+    const healed = await reconciler.reconcile(desired);
+    assert.equal(healed.complete, true, JSON.stringify([...healed.statuses]));
+  });
+
   it("retries dropped connections, timeouts and 503 answers", async () => {
     const node = computeNodes()[4]!;
     const relay = relays.get(node)!;

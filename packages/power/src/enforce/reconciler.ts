@@ -8,6 +8,11 @@
  * confirmed and settled, so that power moved between GPUs is never drawn twice. A lowered cap
  * that fails holds the raises back until a later pass gets it through.
  *
+ * A controller that stops answering while its caps hold is noticed by the heartbeat: with
+ * `heartbeatMs`, a pass reads one confirmed cap of every controller not heard from for that
+ * long (the stalest one, so the reads rotate); when it does not answer, every cap behind it
+ * becomes unknown at once rather than at the next write or resync.
+ *
  * Power safety (ARCHITECTURE, "what is unknown is assumed at its worst"): a target whose cap is
  * not confirmed counts at its maximum in {@link Reconciler.effectiveCapWatts}; a lowered cap
  * counts at the cap it replaces for `settleMs` after it is confirmed, since a BMC applies a limit
@@ -82,6 +87,11 @@ export interface ReconcilerOptions {
   rewriteAfterMs?: number;
   /** A read-back this close to the desired cap confirms it (BMCs keep whole watts). Default 0.5 W. */
   toleranceWatts?: number;
+  /**
+   * Each controller of a decision is heard from at least this often: a pass reads one of its
+   * confirmed caps when nothing else went to it for this long. Default: no heartbeat.
+   */
+  heartbeatMs?: number;
 }
 
 /**
@@ -142,6 +152,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const global = createLimiter(options.concurrency ?? 64);
   createLimiter(perController); // checks the bound now
   const controllers = new Map<string, Limiter>();
+  const heartbeatMs = options.heartbeatMs;
+  /** Controller → when a request to it last got an answer. */
+  const heard = new Map<string, number>();
   const known = new Map<string, Known>();
   let passes = 0;
   let running = false;
@@ -286,9 +299,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         const err = new EnforceError("unreachable", target, `not tried: ${gone.message}`, { cause: gone });
         return fail(knownOf(target), watts, err);
       }
-      const status = await step(target, watts, count);
-      if (status.errorCode === "unreachable" && !down.has(controller))
-        down.set(controller, new EnforceError("unreachable", target, status.error ?? "no answer"));
+      const mine = { reads: 0, writes: 0 };
+      const status = await step(target, watts, mine);
+      count.reads += mine.reads;
+      count.writes += mine.writes;
+      if (status.errorCode === "unreachable") {
+        if (!down.has(controller))
+          down.set(controller, new EnforceError("unreachable", target, status.error ?? "no answer"));
+      } else if (mine.reads + mine.writes > 0) heard.set(controller, now());
       return status;
     };
     const apply = (part: [string, number][]) =>
@@ -304,6 +322,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           return limit(() => global(() => attempt(target, watts, controller)));
         }),
       );
+    if (heartbeatMs !== undefined) heartbeat(entries);
     // Lower caps first, raised ones only once every lowered one holds: power moved from one
     // GPU to another never has both at the higher cap (unknown caps count as lowered).
     const raises = entries.filter(([target, watts]) => {
@@ -331,6 +350,15 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         byTarget.set(target, statusOf(k, watts, "pending", undefined, waitingFor));
       }
     }
+    // A controller found down: the caps behind it that this pass did not reach are unknown too.
+    for (const [target, watts] of entries) {
+      const gone = down.get(driver.controllerOf(target));
+      if (gone === undefined || byTarget.get(target)!.state !== "confirmed") continue;
+      const err = new EnforceError("unreachable", target, `its controller did not answer: ${gone.message}`, {
+        cause: gone,
+      });
+      byTarget.set(target, fail(knownOf(target), watts, err));
+    }
     const statuses = entries.map(([target]) => byTarget.get(target)!);
     const lists: Record<CapState, string[]> = { confirmed: [], pending: [], failed: [] };
     entries.forEach(([target], i) => {
@@ -346,6 +374,25 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       reads: count.reads,
       writes: count.writes,
     });
+  };
+
+  /** Marks the stalest confirmed cap of each controller not heard from lately to be read. */
+  const heartbeat = (entries: readonly [string, number][]) => {
+    const stalest = new Map<string, Known>();
+    for (const [target, watts] of entries) {
+      const k = known.get(target);
+      // Only caps that hold as decided: any other gets a request in this pass anyway.
+      if (k === undefined || !near(k.confirmedWatts, watts)) continue;
+      const controller = driver.controllerOf(target);
+      if (now() - (heard.get(controller) ?? Number.NEGATIVE_INFINITY) < heartbeatMs!) continue;
+      const other = stalest.get(controller);
+      if (other === undefined || k.observedAtMs < other.observedAtMs) stalest.set(controller, k);
+    }
+    for (const [controller, k] of stalest) {
+      k.observedAtMs = Number.NEGATIVE_INFINITY;
+      // Asked once per period whatever the answer; a failure shows in this pass's result.
+      heard.set(controller, now());
+    }
   };
 
   const start = (p: Pass) => {
