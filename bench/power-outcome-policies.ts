@@ -137,6 +137,8 @@ export interface FlightdeckVariant {
   psuEfficiency?: number;
   /** The inference curve's knee and its gain from there to the maximum cap (`decodeCurve`). */
   decode?: [knee: number, gainAbove: number];
+  /** Plan the hosts' other draw from meters instead of their nameplate. */
+  otherDraw?: "measured";
 }
 
 function flightdeck(ctx: PolicyContext, variant: FlightdeckVariant): Policy {
@@ -146,6 +148,7 @@ function flightdeck(ctx: PolicyContext, variant: FlightdeckVariant): Policy {
     build,
     ...(variant.psuEfficiency !== undefined ? { budget: { psuEfficiency: variant.psuEfficiency } } : {}),
     ...(variant.decode !== undefined ? { curves: { inference: decodeCurve(...variant.decode) } } : {}),
+    ...(variant.otherDraw !== undefined ? { otherDraw: variant.otherDraw } : {}),
   });
   controller.setFacilityTarget({ watts: budgetWatts });
   controller.setJobs(ctx.jobs);

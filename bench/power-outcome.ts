@@ -24,6 +24,8 @@ const VARIANTS: [string, FlightdeckVariant][] = [
   // The earlier default: inference gaining 2% between its knee and the maximum cap.
   ["flightdeck-sloped-decode", { decode: [0.4, 0.02] }],
   ["flightdeck+psu94", { psuEfficiency: PSU_EFFICIENCY }],
+  // Hosts' other draw planned from meters (peak of 5 min + 10%) where that leaves GPUs more.
+  ["flightdeck+measured-other", { otherDraw: "measured" }],
 ];
 const OVERSUBSCRIPTION_VARIANT = VARIANTS[1]!;
 

@@ -50,6 +50,8 @@ export interface PowerServiceOptions {
   store?: Store;
   /** Push caps to the BMCs the endpoints name (default false: decide and explain only). */
   enforce?: boolean;
+  /** The hosts' non-GPU draw budgets are planned with (default nameplate; see PowerController). */
+  otherDraw?: "nameplate" | "measured";
   /** Loop period; default the endpoints' scrape interval. */
   intervalMs?: number;
   /** Run a pass only when `tick` is called (tests). */
@@ -224,6 +226,7 @@ export class PowerService {
           build: factory.build,
           budget: { overrides: this.overrides },
           ...(this.policy ? { policy: this.policy } : {}),
+          ...(this.options.otherDraw ? { otherDraw: this.options.otherDraw } : {}),
         });
       } catch (err) {
         // The new revision has no such device, or the limit no longer fits: start without them.
@@ -234,6 +237,7 @@ export class PowerService {
         controller = new PowerController({
           build: factory.build,
           ...(this.policy ? { policy: this.policy } : {}),
+          ...(this.options.otherDraw ? { otherDraw: this.options.otherDraw } : {}),
         });
       }
       this.factory = factory;

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { formatProblem, loadFactoryFile } from "@flightdeck/model";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { ApiProblem, type ClientOptions, call } from "./client.ts";
 import { kpiCommand, targetsCommand, topCommand } from "./kpi.ts";
 import { parseMetricsCommand } from "./metrics.ts";
@@ -72,10 +72,16 @@ export function program(): Command {
     .option("--enforce", "push the power service's caps to the BMCs (default: decide and explain only)")
     .option("--bms <url>", "read facility meters and a load target from a BMS (modbus://host:port)")
     .option("--bms-map <file>", "the BMS register map (JSON)")
+    .addOption(
+      new Option("--other-draw <mode>", "plan hosts' non-GPU draw from their nameplate or from meters")
+        .choices(["nameplate", "measured"])
+        .default("nameplate"),
+    )
     .action(
       async (o: {
         remoteWrite?: string;
         enforce?: boolean;
+        otherDraw?: "nameplate" | "measured";
         bms?: string;
         bmsMap?: string;
         port: number;

@@ -10,6 +10,8 @@ interface LevelJson {
   parent: string | null;
   limitWatts: number;
   allocatedWatts: number;
+  otherWatts: number;
+  otherFrom: "nameplate" | "meters";
   drawWatts: number | null;
   headroomWatts: number | null;
   utilization: number | null;
@@ -35,7 +37,7 @@ export async function powerTreeCommand(opts: Out): Promise<void> {
   for (const l of res.levels) depth.set(l.id, l.parent === null ? 0 : (depth.get(l.parent) ?? -1) + 1);
   console.log(
     table(
-      ["LEVEL", "GPUS", "DRAW kW", "LIMIT kW", "HEADROOM kW", "USE", "CAPS kW", "BINDS"],
+      ["LEVEL", "GPUS", "DRAW kW", "LIMIT kW", "HEADROOM kW", "USE", "CAPS kW", "OTHER kW", "BINDS"],
       res.levels.map((l) => [
         `${"  ".repeat(Math.max(0, depth.get(l.id) ?? 0))}${l.name}`,
         String(l.gpuCount),
@@ -44,6 +46,8 @@ export async function powerTreeCommand(opts: Out): Promise<void> {
         kW(l.headroomWatts),
         l.utilization === null ? "-" : `${(l.utilization * 100).toFixed(1)}%`,
         kW(l.allocatedWatts),
+        // Non-GPU draw planned: nameplate, or measured (marked) where that leaves GPUs more.
+        `${kW(l.otherWatts)}${l.otherFrom === "meters" ? " m" : ""}`,
         l.binds ? "yes" : "",
       ]),
     ),

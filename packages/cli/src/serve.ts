@@ -24,6 +24,8 @@ export interface ServeOptions {
   /** A building management system over Modbus TCP (`modbus://host:port`) and its register map file. */
   bms?: string;
   bmsMap?: string;
+  /** Plan hosts' non-GPU draw from their nameplate (default) or from meters. */
+  otherDraw?: "nameplate" | "measured";
 }
 
 /** The factory a fresh installation starts with, so there is something to look at. */
@@ -86,6 +88,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     store,
     enforce: opts.enforce === true,
     ...(bms ? { bms } : {}),
+    ...(opts.otherDraw ? { otherDraw: opts.otherDraw } : {}),
     log: (message) => {
       if (!opts.quiet) console.error(message);
     },

@@ -19,10 +19,18 @@
  * core counts the other way (0 = most important); the controller converts.
  */
 import type { BuildResult } from "@flightdeck/model";
-import { type Allocation, allocate, type GpuSlot, type Job, type JobAllocation } from "./allocate.ts";
+import {
+  type Allocation,
+  allocate,
+  type BudgetLimit,
+  type GpuSlot,
+  type Job,
+  type JobAllocation,
+} from "./allocate.ts";
 import { type BudgetOptions, type BudgetTree, deriveBudgets, type FacilityTarget } from "./budget.ts";
 import { computeBoundCurve, decodeCurve, type ThroughputCurve } from "./curves.ts";
 import { PowerError } from "./errors.ts";
+import { OtherDrawWindow, type PlannedLevel } from "./other-draw.ts";
 import {
   applyProfile,
   definePolicy,
@@ -70,6 +78,13 @@ export interface ControllerOptions {
   readonly stepWatts?: number;
   /** Throughput against cap fraction per kind (defaults: compute-bound training, decode-bound inference). */
   readonly curves?: Partial<Record<WorkloadKind, ThroughputCurve>>;
+  /**
+   * The hosts' non-GPU draw budgets are planned with: their nameplate at full load (default,
+   * never over a limit by construction), or learned from meters where that leaves GPUs more,
+   * which trades a brief excursion for the safety loop to catch when hosts go from idle to busy
+   * (other-draw.ts; `npm run bench:power -- --variants` measures both).
+   */
+  readonly otherDraw?: "nameplate" | "measured";
 }
 
 /** What was measured at one instant. */
@@ -91,8 +106,14 @@ export interface LevelStatus {
   readonly parent: string | null;
   /** What the nodes under it may draw together. */
   readonly limitWatts: number;
-  /** What its GPUs may draw together (limit less the nodes' other draw at its worst). */
+  /** What its GPUs may draw together: its limit after supply losses less `otherWatts`. */
   readonly gpuWatts: number;
+  /**
+   * The nodes' non-GPU draw it is planned with: nameplate (at full load), or from its meters
+   * (the peak of the last minutes plus a margin) where that leaves GPUs more.
+   */
+  readonly otherWatts: number;
+  readonly otherFrom: "nameplate" | "meters";
   /** Σ of its GPUs' allocated caps. */
   readonly allocatedWatts: number;
   /** Measured, or undefined when no reading is at hand (then the safety loop assumes the limit). */
@@ -190,6 +211,11 @@ export class PowerController {
   private safetyState: SafetyState = initialSafetyState();
   private last: ControlDecision | undefined;
   private deviceLimit = new Map<string, number>();
+  private readonly otherDraw = new OtherDrawWindow();
+  /** Each budget's GPU watts as allocated, from nameplate or measured other draw. */
+  private planned: PlannedLevel[] = [];
+  private lastObservedMs = Number.NEGATIVE_INFINITY;
+  private readonly measureOtherDraw: boolean;
 
   constructor(options: ControllerOptions) {
     this.build = options.build;
@@ -197,6 +223,7 @@ export class PowerController {
     this.policy = options.policy ?? definePolicy({ rules: [], default: "max-p" });
     this.safetyConfig = options.safety ?? DEFAULT_SAFETY_CONFIG;
     this.stepWatts = options.stepWatts ?? 1;
+    this.measureOtherDraw = options.otherDraw === "measured";
     this.curves = {
       training: options.curves?.training ?? computeBoundCurve(),
       inference: options.curves?.inference ?? decodeCurve(DECODE_KNEE, 0),
@@ -345,6 +372,8 @@ export class PowerController {
 
   private reallocate(): void {
     const tree = this.treeValue;
+    this.planned = this.plannedLevels();
+    const budgets = tree.budgets.map((b, k) => ({ ...b, watts: this.planned[k]!.gpuWatts }));
     const gpus = tree.gpus.map((slot) => {
       if (this.pinned.has(slot.id)) return { ...slot, minWatts: slot.maxWatts };
       const jobId = this.jobOfGpu.get(slot.id);
@@ -389,13 +418,65 @@ export class PowerController {
     this.slots = gpus;
     this.allocation = allocate({
       gpus,
-      budgets: tree.budgets,
+      budgets,
       jobs,
       gpuIndex: tree.gpuIndex,
       stepWatts: this.stepWatts,
     });
     this.jobAllocation = new Map(this.allocation.jobs.map((j) => [j.id, j]));
-    this.allocatedCap = this.fillSlack(gpus, this.allocation);
+    this.allocatedCap = this.fillSlack(gpus, budgets, this.allocation);
+  }
+
+  private plannedLevels(): PlannedLevel[] {
+    const first = this.safetyConfig.firstThreshold;
+    if (!this.measureOtherDraw)
+      return this.treeValue.budgets.map((b) => ({
+        gpuWatts: b.watts,
+        otherWatts: b.fixedWatts,
+        otherFrom: "nameplate",
+      }));
+    return this.treeValue.budgets.map((b) =>
+      this.otherDraw.plan(b, this.efficiency, first, this.lastObservedMs),
+    );
+  }
+
+  /**
+   * Learns each metered level's other draw (meter after supply losses, less its GPUs' draw,
+   * where every GPU under it reports one) and allocates again when that moves a level's GPU
+   * watts by more than half a percent of its limit.
+   */
+  private learnOtherDraw(readings: PowerReadings, metered: readonly (number | undefined)[]): void {
+    const tree = this.treeValue;
+    this.lastObservedMs = readings.atMs;
+    if (!this.measureOtherDraw) return;
+    const draws = readings.gpuDrawWatts;
+    if (draws && draws.size > 0) {
+      const gpuSum = new Float64Array(tree.budgets.length);
+      const reported = new Int32Array(tree.budgets.length);
+      for (const slot of tree.gpus) {
+        const w = draws.get(slot.id);
+        if (w === undefined) continue;
+        for (let b = slot.budget; b >= 0; b = tree.budgets[b]!.parent) {
+          gpuSum[b]! += w;
+          reported[b]!++;
+        }
+      }
+      tree.budgets.forEach((b, k) => {
+        const m = metered[k];
+        if (m !== undefined && reported[k] === b.gpuCount)
+          this.otherDraw.record(b.id, readings.atMs, m * this.efficiency - gpuSum[k]!);
+      });
+    }
+    const next = this.plannedLevels();
+    const moved = next.some(
+      (p, k) => Math.abs(p.gpuWatts - (this.planned[k]?.gpuWatts ?? 0)) > 0.005 * tree.budgets[k]!.limitWatts,
+    );
+    if (!moved) return;
+    try {
+      this.reallocate();
+    } catch {
+      // More watts never make work fit less; keep the last allocation if it somehow does.
+    }
   }
 
   /**
@@ -404,7 +485,11 @@ export class PowerController {
    * cap. The objective is unchanged (those watts gain nothing by the model), but the GPUs keep
    * room for what the model does not see, such as prefill bursts, while power is plentiful.
    */
-  private fillSlack(gpus: readonly GpuSlot[], first: Allocation): Float64Array {
+  private fillSlack(
+    gpus: readonly GpuSlot[],
+    budgets: readonly BudgetLimit[],
+    first: Allocation,
+  ): Float64Array {
     const flat = first.jobs.filter((j) => j.stoppedBy === "flat" && !j.id.startsWith(IDLE_PREFIX));
     if (flat.length === 0) return first.capWatts;
     const tree = this.treeValue;
@@ -420,7 +505,7 @@ export class PowerController {
     });
     return allocate({
       gpus: fixed,
-      budgets: tree.budgets,
+      budgets,
       jobs,
       gpuIndex: tree.gpuIndex,
       stepWatts: this.stepWatts,
@@ -463,6 +548,7 @@ export class PowerController {
         fixedWatts: b.fixedWatts,
       };
     });
+    this.learnOtherDraw(readings, metered);
     let top = 0;
     let lowest = 0;
     for (const job of this.jobs) {
@@ -529,7 +615,9 @@ export class PowerController {
         name: this.levelName(b.devices),
         parent: b.parent >= 0 ? tree.budgets[b.parent]!.id : null,
         limitWatts: b.limitWatts,
-        gpuWatts: b.watts,
+        gpuWatts: this.planned[k]!.gpuWatts,
+        otherWatts: this.planned[k]!.otherWatts,
+        otherFrom: this.planned[k]!.otherFrom,
         allocatedWatts: allocated[k]!,
         drawWatts: draw,
         headroomWatts: draw === undefined ? undefined : b.limitWatts - draw,
@@ -655,7 +743,9 @@ export class PowerController {
     } else if (ja?.stoppedBy === "budget" && ja.blockedBy >= 0) {
       const b = tree.budgets[ja.blockedBy]!;
       binding = { kind: "budget", level: b.id, name: this.levelName(b.devices) };
-      why = `budget ${this.levelName(b.devices)} is fully allocated (${W(b.watts)} for its GPUs)`;
+      const p = this.planned[ja.blockedBy]!;
+      const other = p.otherFrom === "meters" ? "measured" : "nameplate";
+      why = `budget ${this.levelName(b.devices)} is fully allocated (${W(p.gpuWatts)} for its GPUs, ${W(p.otherWatts)} ${other} other draw)`;
     } else if (ja?.stoppedBy === "max" && profileCap < slot.maxWatts) {
       binding = { kind: "profile" };
       why = `its profile ${plan?.profile?.name ?? ""} caps it at ${W(profileCap)}`;

@@ -4,7 +4,13 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadFactory } from "@flightdeck/model";
-import { type ControlledJob, definePolicy, PowerController, PowerError } from "../src/index.ts";
+import {
+  type ControlledJob,
+  definePolicy,
+  PLANNED_PSU_EFFICIENCY,
+  PowerController,
+  PowerError,
+} from "../src/index.ts";
 
 const lab = loadFactory(
   readFileSync(fileURLToPath(new URL("../../../examples/factories/lab.yaml", import.meta.url)), "utf8"),
@@ -40,6 +46,20 @@ const chat: ControlledJob = {
   gpus: gpusOf("r03").slice(0, 8),
   tokensPerSecond: 8_000,
 };
+
+/**
+ * Readings where the facility meter and both sides' floor PDUs show the GPUs' draw (90% of their
+ * caps) plus `share` of the hosts' nameplate overhead, before the supplies' losses.
+ */
+function observeArgs(c: PowerController, share: number) {
+  const root = c.tree.budgets[0]!;
+  const gpuDrawWatts = new Map(c.tree.gpus.map((g) => [g.id, c.allocatedWatts(g.id)! * 0.9]));
+  const gpuSum = [...gpuDrawWatts.values()].reduce((a, b) => a + b, 0);
+  const total = (gpuSum + root.fixedWatts * share) / PLANNED_PSU_EFFICIENCY;
+  const deviceWatts = new Map([["facility", total]]);
+  for (const d of root.devices.filter((x) => x.includes("fpdu"))) deviceWatts.set(d, total / 2);
+  return { deviceWatts, gpuDrawWatts };
+}
 
 function sumCaps(c: PowerController, ids: readonly string[]): number {
   return ids.reduce((s, g) => s + c.allocatedWatts(g)!, 0);
@@ -169,6 +189,40 @@ describe("PowerController", () => {
     // With the caps not yet confirmed (counted at their maximum) the same reading is acted on.
     const unconfirmed = c.observe({ atMs: 2_000, deviceWatts });
     assert.ok(unconfirmed.actions.length > 0);
+  });
+
+  it("plans a metered level with its measured other draw where that leaves GPUs more, and goes back to nameplate at once", () => {
+    const c = new PowerController({ build: lab, otherDraw: "measured" });
+    c.setJobs([training, batch, chat]);
+    c.setFacilityTarget({ fraction: 0.62 });
+    const root = c.tree.budgets[0]!;
+    assert.equal(c.levels()[0]!.otherFrom, "nameplate");
+    assert.equal(c.levels()[0]!.otherWatts, root.fixedWatts);
+    const batchBefore = c.allocatedWatts(batch.gpus[0]!)!;
+    const observe = (atMs: number, share: number) => c.observe({ ...observeArgs(c, share), atMs });
+    // Two readings are not enough to trust a peak.
+    observe(1_000, 0.4);
+    observe(2_000, 0.4);
+    assert.equal(c.levels()[0]!.otherFrom, "nameplate");
+    const third = observe(3_000, 0.4);
+    const level = third.levels[0]!;
+    assert.equal(level.otherFrom, "meters");
+    assert.ok(Math.abs(level.otherWatts - root.fixedWatts * 0.4 * 1.1) < 1e-6, `${level.otherWatts}`);
+    assert.ok(level.gpuWatts > root.watts);
+    // Planned so that caps plus the other draw at its margin stay under the first threshold.
+    assert.ok(level.gpuWatts + level.otherWatts <= 0.95 * root.limitWatts * PLANNED_PSU_EFFICIENCY + 1e-6);
+    assert.ok(c.allocatedWatts(batch.gpus[0]!)! > batchBefore, "the low-priority job gets the watts back");
+    assert.match(c.explainGpu(batch.gpus[0]!)!.text, /measured other draw/);
+    // Hosts busy again: the next reading is the window's new peak and nameplate planning returns.
+    const busy = observe(4_000, 1);
+    assert.equal(busy.levels[0]!.otherFrom, "nameplate");
+    assert.equal(c.allocatedWatts(batch.gpus[0]!), batchBefore);
+    // By default the hosts' nameplate is what budgets are planned with, whatever the meters say.
+    const plain = new PowerController({ build: lab });
+    plain.setJobs([training, batch, chat]);
+    plain.setFacilityTarget({ fraction: 0.62 });
+    for (const atMs of [1_000, 2_000, 3_000]) plain.observe({ ...observeArgs(plain, 0.4), atMs });
+    assert.equal(plain.levels()[0]!.otherFrom, "nameplate");
   });
 
   it("assumes a level with a missing meter is at its limit", () => {

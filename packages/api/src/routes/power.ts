@@ -33,6 +33,8 @@ const LevelSchema = Type.Object({
   parent: Type.Union([Type.String(), Type.Null()]),
   limitWatts: Type.Number(),
   gpuWatts: Type.Number(),
+  otherWatts: Type.Number(),
+  otherFrom: Type.Union([Type.Literal("nameplate"), Type.Literal("meters")]),
   allocatedWatts: Type.Number(),
   drawWatts: Type.Union([Type.Number(), Type.Null()]),
   headroomWatts: Type.Union([Type.Number(), Type.Null()]),
