@@ -178,8 +178,13 @@ export class IncrementalAllocator {
   private exact = true;
   /** Jobs a change moved, with their steps before it (-1: new). */
   private moved = new Map<number, number>();
-  /** Jobs whose GPUs' caps are not yet written into `capWatts`, in the order they moved. */
-  private dirty = new Set<number>();
+  /**
+   * Jobs whose GPUs' caps are not yet written into `capWatts`, in the order they first moved,
+   * each with the cap its last change reported (NaN: gone, its GPUs at their minimum). Written
+   * as reported, not as the job stands: a change that falls back to a whole solve diffs
+   * against what was last reported, not against its own abandoned exchanges.
+   */
+  private dirty = new Map<number, number>();
   private stepsMoved = 0;
   private snapshot: Allocation | null = null;
 
@@ -604,7 +609,7 @@ export class IncrementalAllocator {
       const gone = this.byId.get(s.job.id) !== j;
       if (!gone && before === s.y) continue;
       touched.push(j);
-      this.dirty.add(j);
+      this.dirty.set(j, gone ? Number.NaN : this.capOf(s));
       if (!gone) jobs.push(this.jobAllocation(j));
     }
     const slots = this.slots;
@@ -623,11 +628,9 @@ export class IncrementalAllocator {
 
   /** Every GPU's cap now: writes the caps of the jobs that moved since the last read. */
   private caps(): Float64Array {
-    for (const j of this.dirty) {
+    for (const [j, cap] of this.dirty) {
       const s = this.slots[j]!;
-      const gone = this.byId.get(s.job.id) !== j;
-      const cap = this.capOf(s);
-      for (const i of s.gpus) this.capWatts[i] = gone ? this.gpus[i]!.minWatts : cap;
+      for (const i of s.gpus) this.capWatts[i] = Number.isNaN(cap) ? this.gpus[i]!.minWatts : cap;
     }
     this.dirty.clear();
     return this.capWatts;

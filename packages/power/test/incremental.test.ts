@@ -245,6 +245,44 @@ describe("IncrementalAllocator", () => {
     assert.ok(!small.resolved);
   });
 
+  it("reports against the caps last reported when a change falls back to a whole solve", () => {
+    // S is split over P and Q: a change whose exchanges would break Q is solved again whole.
+    const curve = (k: number) => computeBoundCurve(k, 0.1);
+    const input: AllocationInput = {
+      gpus: [
+        { id: "p0", budget: 1, minWatts: 100, maxWatts: 500 },
+        { id: "q0", budget: 2, minWatts: 100, maxWatts: 500 },
+        { id: "q1", budget: 2, minWatts: 100, maxWatts: 500 },
+        { id: "p1", budget: 1, minWatts: 100, maxWatts: 500 },
+      ],
+      budgets: [
+        { id: "site", parent: -1, watts: 700 },
+        { id: "P", parent: 0, watts: 500 },
+        { id: "Q", parent: 0, watts: 300 },
+      ],
+      jobs: [
+        { id: "S", gpus: ["p0", "q0"], tokensPerSecond: 303, curve: curve(2.18) },
+        { id: "A", gpus: ["q1"], tokensPerSecond: 104, curve: curve(6.02) },
+        { id: "C", gpus: ["p1"], tokensPerSecond: 980, curve: curve(5.68) },
+      ],
+      stepWatts: 50,
+    };
+    const inc = new IncrementalAllocator(input);
+    // A consumer that applies each change's caps, reading the allocation only at the end.
+    const caps = Float64Array.from(inc.allocation().capWatts);
+    const apply = (change: ReturnType<IncrementalAllocator["update"]>) => {
+      for (const j of change.jobs) {
+        const job = [...input.jobs].find((x) => x.id === j.id)!;
+        for (const id of job.gpus) caps[input.gpus.findIndex((g) => g.id === id)] = j.capWatts;
+      }
+    };
+    apply(inc.update({ ...input.jobs[1]!, tokensPerSecond: 535 }));
+    const second = inc.update({ ...input.jobs[0]!, tokensPerSecond: 2580 });
+    assert.ok(second.resolved);
+    apply(second);
+    assert.deepEqual([...caps], [...inc.allocation().capWatts]);
+  });
+
   it("refuses bad changes and keeps what it had", () => {
     const curve = computeBoundCurve();
     const input: AllocationInput = {
