@@ -568,8 +568,10 @@ export class IncrementalAllocator {
     this.moved.clear();
     this.stepsMoved = 0;
     const target = after();
-    // Exchanges start from an optimum; an uncertified one is solved again whole.
-    if (!this.exact) return this.resolveWith(target);
+    // Exchanges start from an optimum; an uncertified one is solved again whole. So is a change
+    // once the slots of jobs gone outnumber the live ones: that solve also lets them go, at the
+    // cost of one whole solve per as many changes as there are jobs.
+    if (!this.exact || this.slots.length > 2 * this.byId.size + 64) return this.resolveWith(target);
     try {
       body();
     } catch (err) {

@@ -245,6 +245,23 @@ describe("IncrementalAllocator", () => {
     assert.ok(!small.resolved);
   });
 
+  it("lets the slots of jobs gone go: a job that comes and goes forever holds a bounded state", () => {
+    const curve = computeBoundCurve();
+    const inc = new IncrementalAllocator({
+      gpus: [0, 1].map((i) => ({ id: `g${i}`, budget: 0, minWatts: 200, maxWatts: 700 })),
+      budgets: [{ id: "rack", parent: -1, watts: 1000 }],
+      jobs: [{ id: "a", gpus: ["g0"], tokensPerSecond: 1000, curve }],
+    });
+    let resolved = 0;
+    for (let k = 0; k < 1000; k++) {
+      if (inc.add({ id: "b", gpus: ["g1"], tokensPerSecond: 1000, curve }).resolved) resolved++;
+      if (inc.remove("b").resolved) resolved++;
+    }
+    assert.ok(resolved >= 10 && resolved <= 40, `${resolved} whole solves in 2,000 changes`);
+    assert.ok((inc as unknown as { slots: unknown[] }).slots.length <= 2 + 66);
+    assert.deepEqual([...inc.allocation().capWatts], [700, 200]);
+  });
+
   it("reports against the caps last reported when a change falls back to a whole solve", () => {
     // S is split over P and Q: a change whose exchanges would break Q is solved again whole.
     const curve = (k: number) => computeBoundCurve(k, 0.1);
