@@ -207,11 +207,13 @@ export class IncrementalAllocator {
   update(job: Job): AllocationChange {
     const j = this.slotOf(job.id);
     const s = this.slots[j]!;
+    checkJob(job, this.gpuIndex);
     if (!sameGpus(s, job, this.gpuIndex))
       throw new PowerError("bad-job", `job ${job.id}: an update keeps the job's GPUs (remove and add it)`);
-    if (!(job.tokensPerSecond >= 0)) throw new PowerError("bad-job", `job ${job.id}: its weight is negative`);
+    const old = s.job;
     const after = () => this.jobsNow().map((x) => (x.id === job.id ? job : x));
-    return this.change(after, () => {
+    const before = () => this.jobsNow().map((x) => (x.id === job.id ? old : x));
+    return this.change(after, before, () => {
       s.job = job;
       s.weight = job.tokensPerSecond;
       s.curve = job.curve;
@@ -248,6 +250,7 @@ export class IncrementalAllocator {
         );
     return this.change(
       () => [...this.jobsNow(), job],
+      () => this.jobsNow().filter((x) => x.id !== job.id),
       () => this.place(s, extra),
     );
   }
@@ -274,8 +277,10 @@ export class IncrementalAllocator {
   remove(id: string): AllocationChange {
     const j = this.slotOf(id);
     const after = () => this.jobsNow().filter((x) => x.id !== id);
+    const gone = this.slots[j]!.job;
+    const before = () => [...after(), gone];
     if (this.slots[j]!.y > this.stepLimit()) return this.resolveWith(after());
-    return this.change(after, () => {
+    return this.change(after, before, () => {
       const s = this.slots[j]!;
       // Worth nothing from now on: whoever gains from its steps takes them first.
       s.weight = 0;
@@ -470,7 +475,8 @@ export class IncrementalAllocator {
     while (d < fit && next - f > 0 && !better(rivalPri, rivalVal, s.priority, next - f)) {
       d++;
       f = next;
-      next = this.value(s, s.y + d + 1);
+      // Past its limit the cap would be above the job's range: no further gain there.
+      next = s.y + d < s.limit ? this.value(s, s.y + d + 1) : f;
     }
     return d;
   }
@@ -564,7 +570,7 @@ export class IncrementalAllocator {
   // --- bookkeeping ---
 
   /** Runs a change; falls back to solving everything when a partial budget ends up over. */
-  private change(after: () => Job[], body: () => void): AllocationChange {
+  private change(after: () => Job[], before: () => Job[], body: () => void): AllocationChange {
     this.moved.clear();
     this.stepsMoved = 0;
     const target = after();
@@ -577,6 +583,13 @@ export class IncrementalAllocator {
     } catch (err) {
       // Every step keeps the allocation feasible, so stopping anywhere is safe.
       if (err === TOO_MANY_STEPS) return this.resolveWith(target);
+      // Anything else (a curve that throws) leaves the change half made: start again from the
+      // jobs as they were, then let the caller see the error.
+      try {
+        this.solveAll(before());
+      } catch {
+        // The same error again: the state is as the throw left it.
+      }
       throw err;
     }
     for (const j of this.moved.keys()) {
@@ -605,21 +618,30 @@ export class IncrementalAllocator {
   private report(resolved: boolean): AllocationChange {
     this.snapshot = null;
     const jobs: JobAllocation[] = [];
-    const touched: number[] = [];
+    // Per job that moved: its GPUs and their cap before and after (NaN: each GPU's minimum).
+    const touched: { gpus: Int32Array; from: number; to: number }[] = [];
     for (const [j, before] of this.moved) {
       const s = this.slots[j]!;
       const gone = this.byId.get(s.job.id) !== j;
       if (!gone && before === s.y) continue;
-      touched.push(j);
-      this.dirty.set(j, gone ? Number.NaN : this.capOf(s));
+      const from = before < 0 ? Number.NaN : s.floorWatts + (before * this.step) / s.gpus.length;
+      const to = gone ? Number.NaN : this.capOf(s);
+      touched.push({ gpus: s.gpus, from, to });
+      this.dirty.set(j, to);
       if (!gone) jobs.push(this.jobAllocation(j));
     }
-    const slots = this.slots;
+    const slots = this.gpus;
     let gpus: number[] | undefined;
     return {
       jobs,
       get gpus() {
-        gpus ??= touched.flatMap((j) => Array.from(slots[j]!.gpus));
+        if (gpus) return gpus;
+        gpus = [];
+        for (const t of touched)
+          for (const i of t.gpus) {
+            const min = slots[i]!.minWatts;
+            if ((Number.isNaN(t.from) ? min : t.from) !== (Number.isNaN(t.to) ? min : t.to)) gpus.push(i);
+          }
         return gpus;
       },
       steps: this.stepsMoved,
@@ -667,11 +689,9 @@ export class IncrementalAllocator {
 
   /** A job's slot: its GPUs (which must be idle), range, limit and path with shares. */
   private slotFor(job: Job): Slot {
-    if (job.gpus.length === 0) throw new PowerError("bad-job", `job ${job.id} has no GPUs`);
-    if (!(job.tokensPerSecond >= 0)) throw new PowerError("bad-job", `job ${job.id}: its weight is negative`);
+    checkJob(job, this.gpuIndex);
     const gpus = Int32Array.from(job.gpus, (id) => {
-      const i = this.gpuIndex.get(id);
-      if (i === undefined) throw new PowerError("bad-job", `job ${job.id}: no GPU ${id}`);
+      const i = this.gpuIndex.get(id)!;
       const other = this.jobOfGpu[i]!;
       if (other >= 0)
         throw new PowerError(
@@ -903,6 +923,30 @@ function beats(pg: number, g: number, pl: number, l: number): boolean {
 function gpuIndicesOf(job: Job, index: ReadonlyMap<string, number>): Int32Array {
   if (job.gpuIndices) return Int32Array.from(job.gpuIndices);
   return Int32Array.from(job.gpus, (id) => index.get(id)!);
+}
+
+/**
+ * What `allocate` refuses of one job, refused here too (`bad-job`): no GPUs, an unknown or
+ * repeated GPU, GPU indexes that do not name its GPUs, a weight or priority that is not a
+ * finite number (a weight below 0).
+ */
+function checkJob(job: Job, index: ReadonlyMap<string, number>): void {
+  const bad = (why: string) => new PowerError("bad-job", `job ${job.id}: ${why}`);
+  if (job.gpus.length === 0) throw bad("it has no GPUs");
+  if (!(job.tokensPerSecond >= 0 && Number.isFinite(job.tokensPerSecond)))
+    throw bad(`its weight ${job.tokensPerSecond} is not a finite number of at least 0`);
+  if (job.priority !== undefined && !Number.isFinite(job.priority))
+    throw bad(`its priority ${job.priority} is not a finite number`);
+  const seen = new Set<number>();
+  job.gpus.forEach((id, k) => {
+    const i = index.get(id);
+    if (i === undefined) throw bad(`no GPU ${id}`);
+    if (seen.has(i)) throw bad(`${id} is listed twice`);
+    seen.add(i);
+    if (job.gpuIndices && job.gpuIndices[k] !== i) throw bad(`GPU index ${job.gpuIndices[k]} is not ${id}'s`);
+  });
+  if (job.gpuIndices && job.gpuIndices.length !== job.gpus.length)
+    throw bad(`${job.gpuIndices.length} GPU indexes for ${job.gpus.length} GPUs`);
 }
 
 function sameGpus(s: Slot, job: Job, index: ReadonlyMap<string, number>): boolean {

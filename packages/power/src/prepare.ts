@@ -111,11 +111,13 @@ export function prepare(input: AllocationInput): Prepared {
       }
       countAt[deepest]!++;
     }
-    if (!(lo <= hi) || !(job.tokensPerSecond >= 0))
+    if (!(lo <= hi) || !(job.tokensPerSecond >= 0) || !Number.isFinite(job.tokensPerSecond))
       throw new PowerError(
         "bad-job",
-        `job ${job.id}: its GPUs share no cap range (${lo}–${hi} W) or its weight is negative`,
+        `job ${job.id}: its GPUs share no cap range (${lo}–${hi} W) or its weight is not a finite number of at least 0`,
       );
+    if (job.priority !== undefined && !Number.isFinite(job.priority))
+      throw new PowerError("bad-job", `job ${job.id}: its priority ${job.priority} is not a finite number`);
     const g = ids.length;
     // Subtree counts, children before parents: one walk is already deepest first.
     const order =

@@ -327,7 +327,7 @@ describe("IncrementalAllocator", () => {
     );
     assert.match(
       code(() => inc.update({ id: "a", gpus: ["g0", "g1"], tokensPerSecond: -1, curve })),
-      /negative/,
+      /weight -1 is not a finite number of at least 0/,
     );
     assert.match(
       code(() => inc.add({ id: "b", gpus: ["g1"], tokensPerSecond: 1, curve })),
