@@ -1,34 +1,10 @@
 /** The allocator against exact enumeration on random small problems, and its refusals. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  type Allocation,
-  type AllocationInput,
-  allocate,
-  computeBoundCurve,
-  PowerError,
-} from "../src/index.ts";
+import { type AllocationInput, allocate, computeBoundCurve, PowerError } from "../src/index.ts";
+import { assertFeasible, close } from "./check.ts";
 import { exactOptimum } from "./exact.ts";
 import { randomProblem, type Shape } from "./random.ts";
-
-const close = (a: number, b: number, tol = 1e-6) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
-
-/** Caps inside every GPU's range, one cap per job, every budget respected. */
-function assertFeasible(input: AllocationInput, out: Allocation): void {
-  const used = new Float64Array(input.budgets.length);
-  input.gpus.forEach((g, i) => {
-    const cap = out.capWatts[i]!;
-    assert.ok(cap >= g.minWatts - 1e-9 && cap <= g.maxWatts + 1e-9, `${g.id} cap ${cap} outside its range`);
-    for (let b = g.budget; b >= 0; b = input.budgets[b]!.parent) used[b]! += cap;
-  });
-  input.budgets.forEach((b, k) => {
-    assert.ok(used[k]! <= b.watts + 1e-6, `${b.id}: ${used[k]} W over ${b.watts} W`);
-  });
-  const index = new Map(input.gpus.map((g, i) => [g.id, i]));
-  input.jobs.forEach((job, j) => {
-    for (const id of job.gpus) assert.ok(close(out.capWatts[index.get(id)!]!, out.jobs[j]!.capWatts, 1e-12));
-  });
-}
 
 function compare(seed: number, shape: Shape): { exact: boolean; equal: boolean } {
   const input = randomProblem(seed, shape);

@@ -14,28 +14,9 @@ import {
   type Job,
   PowerError,
 } from "../src/index.ts";
+import { assertFeasible, close } from "./check.ts";
 import { exactOptimum } from "./exact.ts";
 import { randomProblem, rng, type Shape } from "./random.ts";
-
-const close = (a: number, b: number, tol = 1e-6) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
-
-/** Caps within every GPU's range and every budget, one cap per job. */
-function assertFeasible(input: AllocationInput, out: Allocation): void {
-  const used = new Float64Array(input.budgets.length);
-  input.gpus.forEach((g, i) => {
-    const cap = out.capWatts[i]!;
-    assert.ok(cap >= g.minWatts - 1e-9 && cap <= g.maxWatts + 1e-9, `${g.id} cap ${cap} outside its range`);
-    for (let b = g.budget; b >= 0; b = input.budgets[b]!.parent) used[b]! += cap;
-  });
-  input.budgets.forEach((b, k) => {
-    assert.ok(used[k]! <= b.watts + 1e-6, `${b.id}: ${used[k]} W over ${b.watts} W`);
-  });
-  const index = new Map(input.gpus.map((g, i) => [g.id, i]));
-  for (const job of out.jobs) {
-    const mine = input.jobs.find((j) => j.id === job.id)!;
-    for (const id of mine.gpus) assert.ok(close(out.capWatts[index.get(id)!]!, job.capWatts, 1e-12), job.id);
-  }
-}
 
 /** Per-class objectives equal (highest priority first), and the totals. */
 function sameObjective(a: Allocation, b: Allocation, tol: number): boolean {
@@ -88,30 +69,45 @@ function randomChange(r: () => number, inc: IncrementalAllocator, jobs: Job[], g
   return `update ${old.id}`;
 }
 
+/**
+ * Runs `changes` random changes on each seed's problem, checking feasibility after each and
+ * handing the jobs now and the allocation to `check`.
+ */
+function sequences(
+  shape: Shape,
+  seeds: [number, number],
+  changes: number,
+  check: (now: AllocationInput, out: Allocation, where: string) => void,
+): void {
+  for (let seed = seeds[0]; seed <= seeds[1]; seed++) {
+    const input = randomProblem(seed, shape);
+    const r = rng(seed * 31);
+    const inc = new IncrementalAllocator(input);
+    const jobs = [...input.jobs];
+    const gone: Job[] = [];
+    for (let change = 0; change < changes; change++) {
+      const what = randomChange(r, inc, jobs, gone);
+      const now = { ...input, jobs };
+      const out = inc.allocation();
+      assertFeasible(now, out);
+      check(now, out, `seed ${seed}, change ${change} (${what})`);
+    }
+  }
+}
+
 describe("IncrementalAllocator", () => {
   it("stays at the exact optimum through 8 random changes on 300 small problems", () => {
     const shape: Shape = { jobs: [2, 5], gpusPerJob: [1, 3], maxSteps: 7, split: false, priorities: true };
-    for (let seed = 1; seed <= 300; seed++) {
-      const input = randomProblem(seed, shape);
-      const r = rng(seed * 31);
-      const inc = new IncrementalAllocator(input);
-      const jobs = [...input.jobs];
-      const gone: Job[] = [];
-      for (let change = 0; change < 8; change++) {
-        const what = randomChange(r, inc, jobs, gone);
-        const now = { ...input, jobs };
-        const out = inc.allocation();
-        assertFeasible(now, out);
-        const best = exactOptimum(now);
-        const mine = best.priorities.map(
-          (p) => out.tokensByPriority.find((x) => x.priority === p)?.tokensPerSecond ?? 0,
-        );
-        assert.ok(
-          mine.every((v, i) => close(v, best.byPriority[i]!)),
-          `seed ${seed}, change ${change} (${what}): ${mine} against the optimum ${best.byPriority}`,
-        );
-      }
-    }
+    sequences(shape, [1, 300], 8, (now, out, where) => {
+      const best = exactOptimum(now);
+      const mine = best.priorities.map(
+        (p) => out.tokensByPriority.find((x) => x.priority === p)?.tokensPerSecond ?? 0,
+      );
+      assert.ok(
+        mine.every((v, i) => close(v, best.byPriority[i]!)),
+        `${where}: ${mine} against the optimum ${best.byPriority}`,
+      );
+    });
   });
 
   it("matches a whole re-solve through 30 random changes on 40 larger problems", () => {
@@ -122,48 +118,19 @@ describe("IncrementalAllocator", () => {
       split: false,
       priorities: true,
     };
-    let moved = 0;
-    for (let seed = 501; seed <= 540; seed++) {
-      const input = randomProblem(seed, shape);
-      const r = rng(seed * 17);
-      const inc = new IncrementalAllocator(input);
-      const jobs = [...input.jobs];
-      const gone: Job[] = [];
-      for (let change = 0; change < 30; change++) {
-        const what = randomChange(r, inc, jobs, gone);
-        const now = { ...input, jobs };
-        const out = inc.allocation();
-        assertFeasible(now, out);
-        const whole = allocate(now);
-        assert.ok(sameObjective(out, whole, 1e-9), `seed ${seed}, change ${change} (${what})`);
-        moved += out.jobs.length;
-      }
-    }
-    assert.ok(moved > 0);
+    sequences(shape, [501, 540], 30, (now, out, where) => {
+      assert.ok(sameObjective(out, allocate(now), 1e-9), where);
+    });
   });
 
   it("is optimal whenever it says so with jobs split over budgets, and stays feasible", () => {
     const shape: Shape = { jobs: [2, 4], gpusPerJob: [2, 4], maxSteps: 6, split: true, priorities: false };
     let certified = 0;
-    for (let seed = 2001; seed <= 2200; seed++) {
-      const input = randomProblem(seed, shape);
-      const r = rng(seed);
-      const inc = new IncrementalAllocator(input);
-      const jobs = [...input.jobs];
-      const gone: Job[] = [];
-      for (let change = 0; change < 5; change++) {
-        randomChange(r, inc, jobs, gone);
-        const now = { ...input, jobs };
-        const out = inc.allocation();
-        assertFeasible(now, out);
-        if (!out.exact) continue;
-        certified++;
-        assert.ok(
-          close(out.tokensPerSecond, exactOptimum(now).tokensPerSecond),
-          `seed ${seed}, change ${change}`,
-        );
-      }
-    }
+    sequences(shape, [2001, 2200], 5, (now, out, where) => {
+      if (!out.exact) return;
+      certified++;
+      assert.ok(close(out.tokensPerSecond, exactOptimum(now).tokensPerSecond), where);
+    });
     assert.ok(certified > 300, `only ${certified} of 1,000 certified`);
   });
 
