@@ -538,6 +538,12 @@ export class IncrementalAllocator {
 
   /** Writes job j's gain and loss into its node and the winners up to the top. */
   private refresh(j: number): void {
+    this.writeKeys(j);
+    this.propagate(this.slots[j]!.attach);
+  }
+
+  /** Job j's gain and loss in its node's tournaments. */
+  private writeKeys(j: number): void {
     const s = this.slots[j]!;
     const node = this.nodes[s.attach]!;
     const leaf = node.children.length + s.leaf;
@@ -548,23 +554,23 @@ export class IncrementalAllocator {
     if (s.excluded || s.y <= 0) node.loss.set(leaf, NO_LOSS, 0);
     else if (loss > 0) node.loss.set(leaf, s.priority, loss);
     else node.loss.set(leaf, FREE_LOSS, 0);
-    this.propagate(s.attach);
   }
 
   private propagate(from: number): void {
-    for (let n = from; ; ) {
-      const node = this.nodes[n]!;
-      if (node.parent < 0) return;
-      const up = this.nodes[node.parent]!;
-      const g = node.gain;
-      const gt = g.top;
-      if (this.fits(n)) up.gain.set(node.leaf, g.pri[gt]!, g.val[gt]!);
-      else up.gain.set(node.leaf, WORST_GAIN, 0);
-      const l = node.loss;
-      const lt = l.top;
-      up.loss.set(node.leaf, l.pri[lt]!, l.val[lt]!);
-      n = node.parent;
-    }
+    for (let n = from; this.nodes[n]!.parent >= 0; n = this.nodes[n]!.parent) this.lift(n);
+  }
+
+  /** Node n's winners into its parent's tournaments (its gain only when it has a step of room). */
+  private lift(n: number): void {
+    const node = this.nodes[n]!;
+    const up = this.nodes[node.parent]!;
+    const g = node.gain;
+    const gt = g.top;
+    if (this.fits(n)) up.gain.set(node.leaf, g.pri[gt]!, g.val[gt]!);
+    else up.gain.set(node.leaf, WORST_GAIN, 0);
+    const l = node.loss;
+    const lt = l.top;
+    up.loss.set(node.leaf, l.pri[lt]!, l.val[lt]!);
   }
 
   // --- bookkeeping ---
@@ -854,23 +860,11 @@ export class IncrementalAllocator {
       });
     // Winners bottom up: job entries first, then each node into its parent, deepest first.
     for (let j = 0; j < this.slots.length; j++) {
-      const s = this.slots[j]!;
       this.evaluate(j);
-      const node = this.nodes[s.attach]!;
-      const leaf = node.children.length + s.leaf;
-      const gain = s.up - s.f;
-      const loss = s.f - s.down;
-      if (s.y < s.limit && gain > 0) node.gain.set(leaf, s.priority, gain);
-      if (s.y > 0) node.loss.set(leaf, loss > 0 ? s.priority : FREE_LOSS, Math.max(loss, 0));
+      this.writeKeys(j);
     }
     const order = Array.from({ length: B }, (_, k) => k).sort((a, b) => this.depth[b]! - this.depth[a]!);
-    for (const n of order) {
-      const node = this.nodes[n]!;
-      const up = this.nodes[node.parent]!;
-      const g = node.gain;
-      if (this.fits(n)) up.gain.set(node.leaf, g.pri[g.top]!, g.val[g.top]!);
-      up.loss.set(node.leaf, node.loss.pri[node.loss.top]!, node.loss.val[node.loss.top]!);
-    }
+    for (const n of order) this.lift(n);
     this.snapshot = allocation;
   }
 
